@@ -1,0 +1,130 @@
+"""Every hook of Fengqiao, typed, with its contract.
+
+Registration hooks (``fengqiao_register_*``) are called once at start-up. Each returns a list of
+frozen value objects (``core.channels``); the registry validates them and refuses duplicates. Request-
+and event-time hooks may return awaitables; the caller awaits them (``core.plugins.await_me_maybe``).
+
+Implement a hook with :data:`core.hookimpl`::
+
+    from core import hookimpl
+
+    @hookimpl
+    def fengqiao_register_channels(settings):
+        return [Channel(key="court", ...)]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.channels import Channel, HandoffProtocol, IntakeForm, StatisticDef
+    from core.deadlines import DeadlineRule
+    from core.settings import Settings
+
+__all__ = ["NAME", "hookspec", "hookimpl"]
+
+NAME = "fengqiao"
+"""Project name shared by the hook markers, the plugin manager and the entry-point group."""
+
+hookspec = pluggy.HookspecMarker(NAME)
+hookimpl = pluggy.HookimplMarker(NAME)
+
+
+@hookspec
+def fengqiao_register_channels(settings: Settings) -> list[Channel]:
+    """Register the channels this plugin provides.
+
+    Called once at start-up.
+
+    :param settings: the deployment settings (read your ``[channels.<key>]`` section from it).
+    :return: a list of :class:`core.channels.Channel`. A key registered by two plugins is a start-up
+        error naming both plugins. Channels the deployment did not enable are dropped afterwards.
+    """
+
+
+@hookspec
+def fengqiao_register_intake_forms(settings: Settings) -> list[IntakeForm]:
+    """Register intake forms, one per referral kind of a channel.
+
+    Called once at start-up.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.channels.IntakeForm`; ``(channel, kind)`` must be unique and
+        the channel must be registered.
+    """
+
+
+@hookspec
+def fengqiao_register_handoff_protocols(settings: Settings) -> list[HandoffProtocol]:
+    """Register the handoff protocol (state machine) of each channel.
+
+    Called once at start-up. Every registered channel needs exactly one protocol.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.channels.HandoffProtocol`.
+    """
+
+
+@hookspec
+def fengqiao_register_deadline_rules(settings: Settings) -> list[DeadlineRule]:
+    """Register statutory deadline rules (legal calendar), each with its citation.
+
+    Called once at start-up. Keys are namespaced ``<channel>_<name>``. The deployment's
+    ``[deadlines.<key>]`` settings override limits of rules marked ``overridable``.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.deadlines.DeadlineRule`; keys must be unique.
+    """
+
+
+@hookspec
+def fengqiao_register_statistics(settings: Settings) -> list[StatisticDef]:
+    """Register statistic definitions (named ``<channel>_<name>_<unit>``).
+
+    Called once at start-up.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.channels.StatisticDef`; names must be unique.
+    """
+
+
+@hookspec
+def fengqiao_register_routes(settings: Settings) -> list[Any]:
+    """Add Litestar route handlers (controllers, routers or handler functions).
+
+    Called once when the web app is built. Routes of a channel belong under
+    ``/channels/<key>/``; routes of a disabled channel are never registered.
+
+    :param settings: the deployment settings.
+    :return: a list of Litestar route handlers.
+    """
+
+
+@hookspec
+def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
+    """Contribute an HTML panel to a case page (a slot; core templates are never overridden).
+
+    Called on every case page render, for the plugins of enabled channels.
+
+    :param case: the case as a dict (``id``, ``number``, ``channel``, ``status``, ``intake`` …).
+    :param user: the signed-in user as a dict (``id``, ``role``, ``room``).
+    :return: ``None``, or a dict ``{"title": str, "html": markupsafe.Markup}``, or an awaitable
+        of either.
+    """
+
+
+@hookspec
+def fengqiao_case_transitioned(event: dict[str, Any]) -> Any:
+    """React to a case state change, inside the transaction that made it.
+
+    Called after the case row and its event row are written and before commit; raising aborts
+    the whole change. Use it to write outbox rows, schedule follow-ups and the like — never for
+    slow I/O (deliver over the network from a worker instead).
+
+    :param event: ``{"case_id", "case_number", "channel", "transition", "type", "from_state",
+        "to_state", "status", "partner_event", "data", "event_id", "partner_id", "external_id"}``.
+    :return: ``None`` or an awaitable resolving to ``None``.
+    """

@@ -1,0 +1,46 @@
+"""Piccolo tables of the core app (table names prefixed ``core_``).
+
+Channel-specific intake data lives in ``Case.intake`` (JSONB, validated by the channel's schema);
+anything statistics group by has a real column.
+"""
+
+from core.tables.cases import (
+    Agreement,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseParty,
+    FollowUp,
+    MediationSession,
+    Party,
+)
+from core.tables.org import Organisation, Room, User
+
+__all__ = [
+    "Agreement",
+    "Case",
+    "CaseCounter",
+    "CaseEvent",
+    "CaseParty",
+    "FollowUp",
+    "MediationSession",
+    "Organisation",
+    "Party",
+    "Room",
+    "User",
+    "CORE_TABLES",
+]
+
+CORE_TABLES = [
+    Organisation,
+    Room,
+    User,
+    Party,
+    Case,
+    CaseCounter,
+    CaseParty,
+    MediationSession,
+    Agreement,
+    FollowUp,
+    CaseEvent,
+]

@@ -1,0 +1,1 @@
+"""Built-in channel plugins. Each is written exactly as an outside package would be."""
