@@ -11,6 +11,7 @@ fails with "database is locked" under concurrent writers.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
@@ -73,6 +74,7 @@ def build_engine(url: str) -> Engine:
 def configure(url: str) -> Engine:
     """Create the engine for ``url`` and bind all tables (and ``core.piccolo_conf.DB``) to it."""
     global _engine
+    os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
     _engine = build_engine(url)
     import core.piccolo_conf as conf
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CoreStatus", "ALLOWED", "OPEN_STATUSES", "STATUS_LABELS"]
+__all__ = ["CoreStatus", "ALLOWED", "EVENT_LABELS", "OPEN_STATUSES", "STATUS_LABELS"]
 
 
 class CoreStatus(StrEnum):
@@ -55,6 +55,13 @@ STATUS_LABELS: dict[CoreStatus, str] = {
     CoreStatus.CLOSED: "已结案",
     CoreStatus.ARCHIVED: "已归档",
 }
+
+EVENT_LABELS: dict[str, str] = {
+    "case.registered": "登记",
+    "case.session_recorded": "记录调解",
+    "case.agreement_saved": "保存调解协议",
+}
+"""Labels of events that are not protocol transitions (transitions use their own label)."""
 
 OPEN_STATUSES: frozenset[CoreStatus] = frozenset(
     {CoreStatus.REGISTERED, CoreStatus.ACCEPTED, CoreStatus.IN_MEDIATION}

@@ -1,0 +1,161 @@
+"""Read-side queries for pages: case lists with filters and keyset pagination, the dashboard,
+and the full case file. Every query is scoped with :func:`core.access.case_scope`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.querystring import QueryString
+
+from core import clock
+from core.access import UserCtx, case_scope, room_scope
+from core.lifecycle import OPEN_STATUSES
+from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
+
+__all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "visible_rooms", "PAGE_SIZE"]
+
+PAGE_SIZE = 25
+NULL_DEADLINES_LAST = QueryString('"core_case"."deadline" IS NULL')
+LIST_COLUMNS = (
+    Case.id, Case.number, Case.channel, Case.kind, Case.status, Case.state, Case.dispute_type,
+    Case.summary, Case.deadline, Case.registered_at, Case.amount, Case.room.name.as_alias("room_name"),
+)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str = ""
+    channel: str = ""
+    dispute_type: str = ""
+    room: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str = ""
+    urgent: bool = False
+    """Only open cases that are overdue or due within 3 days."""
+    sort: str = "newest"  # newest | deadline
+
+
+def _where(user: UserCtx, f: CaseFilters) -> list[Any]:
+    clauses = [case_scope(user)]
+    if f.status == "open":
+        clauses.append(Case.status.is_in([s.value for s in OPEN_STATUSES]))
+    elif f.status:
+        clauses.append(Case.status == f.status)
+    if f.channel:
+        clauses.append(Case.channel == f.channel)
+    if f.dispute_type:
+        clauses.append(Case.dispute_type == f.dispute_type)
+    if f.room is not None:
+        clauses.append(Case.room == f.room)
+    if f.date_from:
+        clauses.append(Case.registered_at >= dt.datetime.combine(f.date_from, dt.time(), clock.TZ))
+    if f.date_to:
+        clauses.append(Case.registered_at < dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time(), clock.TZ))
+    if f.urgent:
+        clauses.append(Case.status.is_in([s.value for s in OPEN_STATUSES]))
+        clauses.append(Case.deadline <= clock.today() + dt.timedelta(days=3))
+    if f.q:
+        like = "%" + f.q.replace("%", "").replace("_", "") + "%"
+        party_cases = CaseParty.select(CaseParty.case).where(CaseParty.party.name.like(like))
+        clauses.append((Case.number.like(like)) | (Case.summary.like(like)) | (Case.id.is_in(party_cases)))
+    return clauses
+
+
+def _encode_cursor(row: dict[str, Any], sort: str) -> str:
+    key = f"{row['deadline'] or ''}|{row['id']}" if sort == "deadline" else str(row["id"])
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if sort == "deadline":
+            d, _, i = raw.partition("|")
+            return (dt.date.fromisoformat(d) if d else None, int(i))
+        return int(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+async def list_cases(
+    user: UserCtx, f: CaseFilters, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """One page of cases, the cursor of the next page (or ``None``) and the total count.
+
+    Keyset pagination: ``newest`` orders by id descending; ``deadline`` by due date ascending
+    (cases without a deadline last), then id.
+    """
+    clauses = _where(user, f)
+    total = await Case.count().where(*clauses)
+    query = Case.select(*LIST_COLUMNS).where(*clauses)
+    pos = _decode_cursor(cursor, f.sort) if cursor else None
+    if f.sort == "deadline":
+        # deadline NULLs sort last: split into (has deadline) then (no deadline)
+        if pos is not None:
+            d, i = pos
+            if d is None:
+                query = query.where(Case.deadline.is_null(), Case.id > i)
+            else:
+                query = query.where(
+                    (Case.deadline.is_null())
+                    | (Case.deadline > d)
+                    | ((Case.deadline == d) & (Case.id > i))
+                )
+        rows = await query.order_by(NULL_DEADLINES_LAST).order_by(Case.deadline, Case.id).limit(limit + 1)
+    else:
+        if isinstance(pos, int):
+            query = query.where(Case.id < pos)
+        rows = await query.order_by(Case.id, ascending=False).limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode_cursor(rows[-1], f.sort) if more and rows else None), total
+
+
+async def dashboard(user: UserCtx, limit: int = 50) -> dict[str, Any]:
+    """Open cases of the user's scope, most urgent first, with counts for the day."""
+    today = clock.today()
+    scope = case_scope(user)
+    open_ = Case.status.is_in([s.value for s in OPEN_STATUSES])
+    rows = await (
+        Case.select(*LIST_COLUMNS)
+        .where(scope, open_)
+        .order_by(NULL_DEADLINES_LAST)
+        .order_by(Case.deadline, Case.id)
+        .limit(limit)
+    )
+    counts = {
+        "open": await Case.count().where(scope, open_),
+        "overdue": await Case.count().where(scope, open_, Case.deadline < today),
+        "due_today": await Case.count().where(scope, open_, Case.deadline == today),
+        "due_soon": await Case.count().where(
+            scope, open_, Case.deadline > today, Case.deadline <= today + dt.timedelta(days=3)
+        ),
+        "to_accept": await Case.count().where(scope, Case.status == "registered"),
+    }
+    return {"cases": rows, "counts": counts, "today": today}
+
+
+async def case_file(case_id: int) -> dict[str, Any]:
+    """Parties, sessions, agreement and timeline of a case already loaded with scope checks."""
+    parties = await CaseParty.select(
+        CaseParty.id, CaseParty.role, CaseParty.consent,
+        *CaseParty.party.all_columns(exclude=[CaseParty.party.id_number_enc, CaseParty.party.phone_enc,
+                                              CaseParty.party.id_number_index]),
+    ).where(CaseParty.case == case_id).order_by(CaseParty.id).output(nested=True)
+    sessions = await MediationSession.select(
+        MediationSession.all_columns(), MediationSession.recorded_by.display_name.as_alias("recorder")
+    ).where(MediationSession.case == case_id).order_by(MediationSession.held_at)
+    agreement = await Agreement.select().where(Agreement.case == case_id).first()
+    events = await CaseEvent.select(
+        CaseEvent.all_columns(), CaseEvent.actor.display_name.as_alias("actor_name")
+    ).where(CaseEvent.case == case_id).order_by(CaseEvent.id).output(load_json=True)
+    return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events}
+
+
+async def visible_rooms(user: UserCtx) -> list[dict[str, Any]]:
+    return await Room.select().where(room_scope(user)).order_by(Room.name)

@@ -1,0 +1,124 @@
+"""The Litestar app factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.logging.config import LoggingConfig
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+
+from core import db
+from core.crypto import FieldCipher
+from core.migrate import migrate
+from core.registry import build_registry
+from core.settings import Settings, load_settings
+from web.auth import login, login_page, login_redirect, logout
+from web.controllers.cases import CaseController
+from web.controllers.intake import IntakeController
+from web.controllers.meta import health, plugins_page
+from web.state import AppState
+from web.templating import template_config
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).parent
+log = logging.getLogger("fengqiao.web")
+
+
+def _error_handler(request: Request, exc: Exception) -> Response:
+    """HTML errors for people, JSON for the API; log-in redirect for anonymous page requests."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith("/api/"):
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "error")
+        return Response({"error": {"code": code, "message": getattr(exc, "detail", "") or code}}, status_code=status)
+    if isinstance(exc, NotAuthorizedException):
+        if getattr(request, "htmx", None):
+            return Response("", status_code=401, headers={"HX-Redirect": login_redirect(request)})
+        return Redirect(path=login_redirect(request), status_code=303)
+    if status >= 500:
+        log.exception("unhandled error", exc_info=exc)
+    messages = {403: "您没有权限执行此操作，或页面已过期，请刷新后重试。", 404: "页面或案件不存在，或您无权查看。",
+                405: "不支持此请求方式。"}
+    return Template(
+        "pages/error.html",
+        context={"status": status, "message": messages.get(status, "系统出现错误，请稍后再试。"), "user": None},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    plugins: Sequence[object | str] | None = None,
+    entry_points: bool = True,
+    run_migrations: bool = True,
+) -> Litestar:
+    """Build the app for ``settings`` (default: from the environment).
+
+    Args:
+        plugins: explicit built-in plugin list (tests); default ``core.plugins.DEFAULT_PLUGINS``.
+        entry_points: load outside plugins from the ``fengqiao`` entry-point group.
+        run_migrations: apply pending migrations at start-up.
+    """
+    settings = settings or load_settings()
+    registry = build_registry(settings, plugins, entry_points=entry_points)
+    db.configure(settings.database_url)
+    state = AppState(settings=settings, registry=registry, cipher=FieldCipher.from_secret(settings.secret_key))
+
+    async def on_startup(app: Litestar) -> None:
+        await db.start(pool=settings.db_pool)
+        if run_migrations:
+            await migrate()
+
+    async def on_shutdown(app: Litestar) -> None:
+        await db.stop()
+
+    plugin_routes: list[Any] = []
+    for result in registry.pm.hook.fengqiao_register_routes(settings=settings):
+        plugin_routes.extend(result or [])
+
+    sessions_dir = settings.data_dir / "sessions"
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    app = Litestar(
+        route_handlers=[
+            login_page, login, logout, health, plugins_page, CaseController, IntakeController, *plugin_routes,
+            create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),
+        ],
+        template_config=template_config(registry),
+        plugins=[HTMXPlugin()],
+        middleware=[
+            ServerSideSessionConfig(
+                key="fq_session",
+                secure=settings.secure_cookies,
+                httponly=True,
+                samesite="lax",
+                max_age=12 * 3600,
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["/api/"],
+        ),
+        stores={"sessions": FileStore(sessions_dir)},
+        exception_handlers={HTTPException: _error_handler, NotFoundException: _error_handler,
+                            PermissionDeniedException: _error_handler, Exception: _error_handler},
+        logging_config=LoggingConfig(log_exceptions="always"),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        state={"fq": state},
+        debug=False,
+    )
+    return app
