@@ -250,8 +250,9 @@ def _form_value(spec: FieldSpec, raw: Any) -> Any:
         raw = raw.strip()
         if raw == "":
             return None
-        if spec.widget == "datetime" and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", raw):
-            raw += "+08:00"  # <input type=datetime-local> has no offset; deployments are in UTC+8
+        if spec.widget == "datetime" and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?", raw):
+            # <input type=datetime-local> sends no seconds and no offset; deployments are in UTC+8
+            raw = raw.replace(" ", "T") + (":00" if len(raw) == 16 else "") + "+08:00"
     return raw
 
 

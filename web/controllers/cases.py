@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import cases as engine
@@ -133,7 +134,7 @@ class CaseController(Controller):
         return render(request, "pages/case.html", "partials/_case_body.html", ctx, status_code=status_code)
 
     @get("/cases/{case_id:int}", name="case")
-    async def case_page(self, request: Request, case_id: int) -> Template:
+    async def case_page(self, request: Request, case_id: FromPath[int]) -> Template:
         return await self._case_page(request, case_id)
 
     async def _after_change(self, request: Request, case_id: int, message: str) -> Any:
@@ -142,7 +143,7 @@ class CaseController(Controller):
         return Redirect(path=f"/cases/{case_id}", status_code=303)
 
     @post("/cases/{case_id:int}/transitions/{key:str}", name="case_transition")
-    async def transition(self, request: Request, case_id: int, key: str) -> Any:
+    async def transition(self, request: Request, case_id: FromPath[int], key: FromPath[str]) -> Any:
         user: UserCtx = await current_user(request)
         reg = app_state(request).registry
         form = form_items(await request.form())
@@ -160,7 +161,7 @@ class CaseController(Controller):
         return await self._after_change(request, case_id, f"已完成：{label}")
 
     @post("/cases/{case_id:int}/sessions", name="case_session")
-    async def add_session(self, request: Request, case_id: int) -> Any:
+    async def add_session(self, request: Request, case_id: FromPath[int]) -> Any:
         user: UserCtx = await current_user(request)
         reg = app_state(request).registry
         form = form_items(await request.form())
@@ -178,7 +179,7 @@ class CaseController(Controller):
         return await self._after_change(request, case_id, "已记录调解")
 
     @post("/cases/{case_id:int}/agreement", name="case_agreement")
-    async def save_agreement(self, request: Request, case_id: int) -> Any:
+    async def save_agreement(self, request: Request, case_id: FromPath[int]) -> Any:
         user: UserCtx = await current_user(request)
         reg = app_state(request).registry
         form = form_items(await request.form())

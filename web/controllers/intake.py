@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import cases as engine
@@ -48,7 +49,7 @@ class IntakeController(Controller):
         ]
         return render(request, "pages/intake_choose.html", None, {"user": user, "options": options})
 
-    def _form(self, request: Request, channel: str, kind: str) -> Any:
+    def _form(self, request: Request, channel: FromPath[str], kind: FromPath[str]) -> Any:
         form = app_state(request).registry.form(channel, kind)
         if form is None:
             raise NotFoundException("没有这种登记表")
@@ -79,11 +80,11 @@ class IntakeController(Controller):
         )
 
     @get("/{channel:str}/{kind:str}", name="intake_form")
-    async def form_page(self, request: Request, channel: str, kind: str) -> Template:
+    async def form_page(self, request: Request, channel: FromPath[str], kind: FromPath[str]) -> Template:
         return await self._page(request, channel, kind)
 
     @post("/{channel:str}/{kind:str}", name="intake_submit")
-    async def submit(self, request: Request, channel: str, kind: str) -> Any:
+    async def submit(self, request: Request, channel: FromPath[str], kind: FromPath[str]) -> Any:
         user: UserCtx = await current_user(request)
         st = app_state(request)
         form = self._form(request, channel, kind)
