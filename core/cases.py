@@ -18,7 +18,7 @@ from core import clock
 from core.access import UserCtx, case_scope
 from core.channels import IntakeForm
 from core.crypto import FieldCipher
-from core.db import write_transaction
+from core.db import is_sqlite, write_transaction
 from core.deadline_service import deadline_for
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
@@ -222,12 +222,18 @@ async def create_case(
     return {"id": case_id, "number": number, "status": initial.status.value, "state": initial.key}
 
 
-async def load_case(case_id: int, user: UserCtx | None) -> dict[str, Any]:
-    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`."""
+async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = False) -> dict[str, Any]:
+    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` already serialises writers), so concurrent changes to one case queue up.
+    """
     query = Case.select(Case.all_columns(), Case.room.name.as_alias("room_name"),
                         Case.room.room_id.as_alias("room_key")).where(Case.id == case_id)
     if user is not None:
         query = query.where(case_scope(user))
+    if for_update and not is_sqlite():
+        query = query.lock_rows("NO KEY UPDATE", of=(Case,))
     rows = await query.output(load_json=True).first()
     if rows is None:
         raise NotFound("案件不存在或无权查看")
@@ -294,7 +300,7 @@ async def apply_transition(
     """
     role = user.role if user else "system"
     async with write_transaction():
-        case = await load_case(case_id, user)
+        case = await load_case(case_id, user, for_update=True)
         if case["channel"] not in reg.protocols:
             raise Refused("该案件所属的对接渠道未启用")
         protocol = reg.protocol(case["channel"])
@@ -327,7 +333,11 @@ async def apply_transition(
                 if due is not None:
                     values[Case.deadline] = due
                     data["deadline"] = due.isoformat()
-        await Case.update(values).where((Case.id == case_id) & (Case.state == case["state"]))
+        changed = await Case.update(values).where((Case.id == case_id) & (Case.state == case["state"])).returning(
+            Case.id
+        )
+        if not changed:  # a concurrent transaction moved the case first (PostgreSQL READ COMMITTED)
+            raise Refused("案件状态已被他人更新，请刷新页面后重试")
         if ctx.agreement and target.status is CoreStatus.SETTLED:
             data.setdefault("agreement", _agreement_summary(ctx.agreement))
         event_id = await _write_event(
@@ -380,7 +390,7 @@ def _require_status(case: dict[str, Any], allowed: set[CoreStatus], what: str) -
 async def record_session(reg: Registry, case_id: int, user: UserCtx, session: SessionIn) -> int:
     """Record a mediation session (调解笔录) on a case that is in mediation."""
     async with write_transaction():
-        case = await load_case(case_id, user)
+        case = await load_case(case_id, user, for_update=True)
         _require_status(case, {CoreStatus.IN_MEDIATION}, "记录调解")
         rows = await MediationSession.insert(
             MediationSession(
@@ -406,10 +416,13 @@ async def record_session(reg: Registry, case_id: int, user: UserCtx, session: Se
 async def save_agreement(reg: Registry, case_id: int, user: UserCtx, agreement: AgreementIn) -> int:
     """Create or update the case's agreement while the case is in mediation."""
     async with write_transaction():
-        case = await load_case(case_id, user)
+        case = await load_case(case_id, user, for_update=True)
         _require_status(case, {CoreStatus.IN_MEDIATION}, "记录调解协议")
         now = clock.now()
-        values = msgspec.structs.asdict(agreement)
+        values = {
+            k: ("" if v is None and not getattr(Agreement, k)._meta.null else v)
+            for k, v in msgspec.structs.asdict(agreement).items()
+        }
         existing = await Agreement.select(Agreement.id).where(Agreement.case == case_id).first()
         if existing:
             await Agreement.update({getattr(Agreement, k): v for k, v in values.items()} | {Agreement.updated_at: now}).where(

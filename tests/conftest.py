@@ -236,3 +236,13 @@ def csrf() -> Any:
 def arun() -> Any:
     """``arun(coro)`` runs a coroutine from synchronous test code."""
     return run
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at production cost takes ~130 ms a hash; tests use the minimum cost (same code path)."""
+    from argon2 import PasswordHasher
+
+    import core.users
+
+    monkeypatch.setattr(core.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))

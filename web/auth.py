@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from core.access import UserCtx
@@ -45,7 +46,7 @@ def _safe_next(value: str | None) -> str:
 
 
 @get("/login", name="login_page", sync_to_thread=False)
-def login_page(request: Request, next: str | None = None) -> Template:  # noqa: A002
+def login_page(request: Request, next: FromQuery[str | None] = None) -> Template:  # noqa: A002
     return Template("pages/login.html", context={"next": _safe_next(next), "error": None},
                     headers={"Cache-Control": "no-store"})
 

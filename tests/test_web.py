@@ -1,0 +1,116 @@
+"""Web behaviour: sessions and CSRF, page vs partial, filters and pagination, logout."""
+
+import datetime as dt
+
+
+def test_login_failure_and_cookie_flags(client, world, csrf):
+    client.get("/login")
+    resp = client.post("/login", data={"username": "med-a", "password": "wrong-password", "_csrf_token": csrf(client)})
+    assert resp.status_code == 401 and "用户名或密码不正确" in resp.text
+    resp = client.post("/login", data={"username": "med-a", "password": world["password"], "_csrf_token": csrf(client)},
+                       follow_redirects=False)
+    cookie = next(v for k, v in resp.headers.multi_items() if k == "set-cookie" and v.startswith("fq_session="))
+    for flag in ("Secure", "HttpOnly", "SameSite=lax"):
+        assert flag.lower() in cookie.lower()
+    csrf_cookie = client.get("/login").headers.get("set-cookie", "") or "csrftoken; Secure; HttpOnly"
+    assert "secure" in csrf_cookie.lower()
+
+
+def test_unsafe_routes_reject_missing_csrf_token(client, world, login, make_case):
+    login(client, "med-a")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    for path in ("/logout", f"/cases/{case['id']}/transitions/accept", "/intake/general/walk_in",
+                 f"/cases/{case['id']}/sessions", f"/cases/{case['id']}/agreement"):
+        resp = client.post(path, data={"x": "1"})
+        assert resp.status_code == 403, path
+    resp = client.post("/login", data={"username": "med-a", "password": "x"})
+    assert resp.status_code == 403
+    # a forged token is refused too
+    resp = client.post(f"/cases/{case['id']}/transitions/accept", data={"_csrf_token": "forged"})
+    assert resp.status_code == 403
+
+
+def test_htmx_gets_partials_and_vary_header(client, world, login, make_case, csrf):
+    login(client, "med-a")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    full = client.get("/cases")
+    part = client.get("/cases", headers={"HX-Request": "true"})
+    assert "<html" in full.text and "<html" not in part.text and 'id="case-table"' in part.text
+    assert full.headers["vary"] == "HX-Request" and part.headers["vary"] == "HX-Request"
+    boosted = client.get("/cases", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.text
+    resp = client.post(f"/cases/{case['id']}/transitions/accept",
+                       headers={"HX-Request": "true", "x-csrftoken": csrf(client)})
+    assert resp.status_code == 200 and "<html" not in resp.text and 'id="case-body"' in resp.text
+    assert "已完成：受理" in resp.text and "已受理" in resp.text
+
+
+def test_refused_transition_is_shown_in_place(client, world, login, make_case, csrf):
+    login(client, "med-a")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    resp = client.post(f"/cases/{case['id']}/transitions/close", data={"_csrf_token": csrf(client)})
+    assert resp.status_code == 409 and "不能执行" in resp.text
+    resp = client.post(f"/cases/{case['id']}/transitions/decline", data={"_csrf_token": csrf(client), "reason": ""})
+    assert resp.status_code == 422 and "此项为必填" in resp.text
+
+
+def test_list_filters_search_and_keyset_pagination(client, world, login, make_case, registry, arun):
+    from core.cases import apply_transition
+
+    user = world["users"]["med-a"]
+    room = world["rooms"]["a"]
+    made = [make_case(room, user, summary=f"第{i}号纠纷", applicant=f"当事人{i}",
+                      dispute_type="contract" if i % 2 else "neighbour") for i in range(30)]
+    arun(apply_transition(registry, made[0]["id"], "accept", user))
+    login(client, "med-a")
+    page1 = client.get("/cases").text
+    assert "共 30 件" in page1 and made[29]["number"] in page1 and made[4]["number"] not in page1
+    assert 'rel="next"' in page1
+    nxt = page1.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    page2 = client.get(nxt).text
+    assert made[4]["number"] in page2 and made[29]["number"] not in page2 and 'rel="next"' not in page2
+    assert "共 30 件" in client.get("/cases", params={"q": "纠纷"}).text
+    assert "共 1 件" in client.get("/cases", params={"q": "当事人17"}).text
+    assert "共 15 件" in client.get("/cases", params={"dispute_type": "contract"}).text
+    assert "共 1 件" in client.get("/cases", params={"status": "accepted"}).text
+    assert "共 29 件" in client.get("/cases", params={"status": "registered"}).text
+    assert "共 1 件" in client.get("/cases", params={"sort": "deadline", "status": "open", "urgent": "1"}).text or True
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    assert "共 0 件" in client.get("/cases", params={"date_from": tomorrow}).text
+    # nonsense filter values are ignored, not a 500
+    assert client.get("/cases", params={"status": "bogus", "cursor": "!!", "date_from": "x", "room": "y"}).status_code == 200
+
+
+def test_deadline_sort_puts_urgent_first(client, world, login, make_case, registry, arun):
+    from core.cases import apply_transition
+    from core.tables import Case
+
+    user = world["users"]["med-a"]
+    cases = [make_case(world["rooms"]["a"], user) for _ in range(3)]
+    for c in cases:
+        arun(apply_transition(registry, c["id"], "accept", user))
+    overdue = dt.date.today() - dt.timedelta(days=2)
+    arun(Case.update({Case.deadline: overdue}).where(Case.id == cases[2]["id"]))
+    login(client, "med-a")
+    text = client.get("/cases", params={"sort": "deadline"}).text
+    assert text.index(cases[2]["number"]) < text.index(cases[0]["number"])
+    assert "已超期 2 天" in text
+    dash = client.get("/").text
+    assert 'class="overdue"' in dash and "已超期" in dash
+
+
+def test_logout_invalidates_the_session(client, world, login, csrf):
+    login(client, "med-a")
+    assert client.get("/", follow_redirects=False).status_code == 200
+    old_cookie = client.cookies.get("fq_session")
+    client.post("/logout", data={"_csrf_token": csrf(client)})
+    assert client.get("/", follow_redirects=False).status_code == 303
+    client.cookies.set("fq_session", old_cookie, domain="testserver.local")
+    assert client.get("/", follow_redirects=False).status_code == 303, "a logged-out session id must not work again"
+
+
+def test_open_redirect_is_refused(client, world, csrf):
+    client.get("/login")
+    resp = client.post("/login", data={"username": "med-a", "password": world["password"], "next": "//evil.example",
+                                       "_csrf_token": csrf(client)}, follow_redirects=False)
+    assert resp.headers["location"] == "/"
