@@ -114,3 +114,17 @@ def test_open_redirect_is_refused(client, world, csrf):
     resp = client.post("/login", data={"username": "med-a", "password": world["password"], "next": "//evil.example",
                                        "_csrf_token": csrf(client)}, follow_redirects=False)
     assert resp.headers["location"] == "/"
+
+
+def test_login_issues_a_fresh_session_id(client, world, csrf):
+    planted = "a" * 64
+    client.get("/login")
+    client.cookies.set("fq_session", planted, domain="testserver.local")
+    resp = client.post("/login", data={"username": "med-a", "password": world["password"], "_csrf_token": csrf(client)},
+                       follow_redirects=False)
+    assert resp.status_code == 303
+    new_id = client.cookies.get("fq_session")
+    assert new_id and new_id != planted
+    assert client.get("/", follow_redirects=False).status_code == 200
+    client.cookies.set("fq_session", planted, domain="testserver.local")
+    assert client.get("/", follow_redirects=False).status_code == 303, "the planted id must not be signed in"

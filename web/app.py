@@ -10,7 +10,6 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.logging.config import LoggingConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -25,6 +24,7 @@ from web.auth import login, login_page, login_redirect, logout
 from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
 from web.controllers.meta import health, plugins_page
+from web.sessions import RenewingSessionConfig
 from web.state import AppState
 from web.templating import template_config
 
@@ -97,7 +97,7 @@ def create_app(
         template_config=template_config(registry),
         plugins=[HTMXPlugin()],
         middleware=[
-            ServerSideSessionConfig(
+            RenewingSessionConfig(
                 key="fq_session",
                 secure=settings.secure_cookies,
                 httponly=True,

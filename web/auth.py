@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from core.access import UserCtx
 from core.users import authenticate, get_user
+from web.sessions import renew_session
 
 __all__ = ["current_user", "requires_login", "login_page", "login", "logout", "SESSION_USER_KEY"]
 
@@ -65,7 +66,7 @@ async def login(request: Request) -> Any:
             status_code=401,
             headers={"Cache-Control": "no-store"},
         )
-    request.clear_session()
+    await renew_session(request)
     request.set_session({SESSION_USER_KEY: user.id, "role": user.role})
     return Redirect(path=nxt, status_code=303)
 

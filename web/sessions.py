@@ -1,0 +1,39 @@
+"""Server-side sessions that get a fresh id at log-in (no session fixation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+
+__all__ = ["RenewingSessionConfig", "renew_session"]
+
+_RENEW = "fq_renew_session"
+_NEW_ID = "fq_new_session_id"
+
+
+class RenewingSessionBackend(ServerSideSessionBackend):
+    """Like Litestar's backend, but a request marked with :func:`renew_session` stores its
+    session under a newly generated id instead of the one the browser sent."""
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        state = connection.scope.setdefault("state", {})
+        if state.get(_RENEW):
+            if not state.get(_NEW_ID):
+                state[_NEW_ID] = self.generate_session_id()
+            return state[_NEW_ID]
+        return super().get_session_id(connection)
+
+
+@dataclass
+class RenewingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RenewingSessionBackend  # type: ignore[assignment]
+
+
+async def renew_session(connection: ASGIConnection, cookie_key: str = "fq_session") -> None:
+    """Drop the current session id (server side) and store the session under a new one."""
+    old = connection.cookies.get(cookie_key)
+    if old:
+        await connection.app.stores.get("sessions").delete(old)
+    connection.scope.setdefault("state", {})[_RENEW] = True
