@@ -139,7 +139,17 @@ def _block_disabled_channels(pm: pluggy.PluginManager, settings: Settings) -> No
     if settings.enabled_channels is None:
         return
     enabled = set(settings.enabled_channels)
-    for name, result in call_each(pm, "fengqiao_register_channels", settings=settings):
+    results = call_each(pm, "fengqiao_register_channels", settings=settings)
+    installed = {c.key for _, result in results for c in (result or [])}
+    unknown = enabled - installed
+    if unknown:
+        from core.channels import RegistrationError
+
+        raise RegistrationError(
+            f"enabled_channels names channels no installed plugin provides: {sorted(unknown)}; "
+            f"installed: {sorted(installed)}"
+        )
+    for name, result in results:
         keys = {c.key for c in (result or [])}
         if keys and not keys & enabled:
             plugin = pm.get_plugin(name)

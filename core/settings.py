@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -99,6 +100,25 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _check_database_url(url: str) -> None:
+    """Refuse URLs that cannot work, with a message naming the variable."""
+    if url.startswith("sqlite:///"):
+        if not url.removeprefix("sqlite:///").strip() or url.endswith("/"):
+            raise SettingsError("FENGQIAO_DATABASE_URL: sqlite:/// needs a file path, e.g. sqlite:////srv/fengqiao.sqlite3")
+        return
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SettingsError("FENGQIAO_DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+    parsed = urlsplit(url)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise SettingsError("FENGQIAO_DATABASE_URL has an invalid port") from None
+    if not parsed.hostname and "host=" not in parsed.query:
+        raise SettingsError("FENGQIAO_DATABASE_URL names no host")
+    if not parsed.path.strip("/"):
+        raise SettingsError("FENGQIAO_DATABASE_URL names no database")
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from the environment and the optional TOML file.
 
@@ -124,10 +144,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     database_url = env.get("FENGQIAO_DATABASE_URL") or doc.get("database_url")
     if not database_url:
         database_url = f"sqlite:///{data_dir / 'fengqiao.sqlite3'}"
-    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
-        raise SettingsError(
-            "FENGQIAO_DATABASE_URL must start with sqlite:///, postgres:// or postgresql://"
-        )
+    _check_database_url(database_url)
 
     enabled: tuple[str, ...] | None = None
     if "FENGQIAO_ENABLED_CHANNELS" in env:

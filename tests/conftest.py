@@ -1,8 +1,9 @@
 """Shared fixtures: every test that touches the database runs on SQLite and on PostgreSQL.
 
 - SQLite: migrations run once into a template file; each test gets a fresh copy.
-- PostgreSQL: ``FENGQIAO_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
-  the schema is rebuilt once per session and every table truncated before each test. When the
+- PostgreSQL: ``FENGQIAO_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
+  names the server; each test session creates its own database there (and drops it at the end),
+  migrates it once and truncates every table before each test. When the
   server is unreachable the PostgreSQL variants are skipped — unless
   ``FENGQIAO_REQUIRE_POSTGRES=1`` (CI), which turns that into a failure.
 
@@ -18,7 +19,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -55,12 +56,28 @@ async def _migrate(url: str) -> None:
     await migrate()
 
 
-async def _reset_pg_schema(url: str) -> None:
+async def _create_pg_database(admin_url: str) -> str:
+    """Create a throw-away database next to ``admin_url``'s and return its URL."""
+    import uuid
+
     import asyncpg
 
-    con = await asyncpg.connect(url)
+    name = f"fengqiao_test_{uuid.uuid4().hex[:12]}"
+    con = await asyncpg.connect(admin_url)
     try:
-        await con.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await con.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await con.close()
+    return urlunparse(urlparse(admin_url)._replace(path="/" + name))
+
+
+async def _drop_pg_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = urlparse(url).path.lstrip("/")
+    con = await asyncpg.connect(admin_url)
+    try:
+        await con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await con.close()
 
@@ -86,14 +103,19 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_ready() -> str:
+def postgres_ready() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test session's own (created and dropped here), so
+    that parallel test runs against one server never see each other's rows."""
     if not _pg_reachable(PG_URL):
         if REQUIRE_PG:
             pytest.fail(f"FENGQIAO_REQUIRE_POSTGRES=1 but PostgreSQL at {PG_URL} is unreachable")
         pytest.skip(f"PostgreSQL at {PG_URL} is unreachable (set FENGQIAO_REQUIRE_POSTGRES=1 to make this fail)")
-    run(_reset_pg_schema(PG_URL))
-    run(_migrate(PG_URL))
-    return PG_URL
+    url = run(_create_pg_database(PG_URL))
+    try:
+        run(_migrate(url))
+        yield url
+    finally:
+        run(_drop_pg_database(PG_URL, url))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

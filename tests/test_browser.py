@@ -79,7 +79,10 @@ def _server_command(port: int) -> list[str]:
     return [*base, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session scope: sync Playwright leaves its asyncio loop marked as running in the
+# main thread while it is started, which makes every later ``asyncio.run()`` (conftest's ``run``) fail
+# with "cannot be called from a running event loop". Stopping it when this module ends avoids that.
+@pytest.fixture(scope="module")
 def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
                 request: pytest.FixtureRequest) -> Iterator[str]:
     """``fengqiao serve --demo`` in a subprocess; yields its base URL."""
@@ -90,6 +93,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     env.update(FENGQIAO_DATA_DIR=str(data_dir), FENGQIAO_SECRET_KEY="browser-test-secret-key-0123456789abcdef",
                PYTHONUNBUFFERED="1")
     base = f"http://127.0.0.1:{port}"
+    failed_before = request.session.testsfailed
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(_server_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -114,13 +118,13 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if request.session.testsfailed:
+        if request.session.testsfailed > failed_before:
             ARTIFACTS.mkdir(exist_ok=True)
             shutil.copy(log_path, ARTIFACTS / "browser-server.log")
             print(f"\n--- fengqiao serve output ---\n{log_path.read_text(errors='replace')}", file=sys.stderr)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
 
@@ -287,7 +291,7 @@ def walk_case_to_archive(page: Any, artifacts: Path, tag: str, *, htmx: bool, ch
         record_agreement(page, signed=False)
         expect(body).to_contain_text("当事人未签名")
         click_transition(page, "调解成功")
-        expect(body.locator("section.actions p.error")).to_contain_text("书面调解协议须经各方当事人签名")
+        expect(body.get_by_role("alert")).to_contain_text("书面调解协议须经各方当事人签名")
         expect(status_badge(page)).to_have_text("调解中")
         check()
         page.screenshot(path=str(artifacts / f"browser-case-{tag}-settle-refused.png"), full_page=True)
@@ -445,7 +449,11 @@ def test_intake_validation_errors(new_page: Any, artifacts: Path, javascript: bo
 
     open_intake(page)
     fill_intake(page, "", applicant, "110101199003071234")  # wrong check digit (…1233 is valid)
-    page.locator("#intake-form").get_by_role("button", name="登记").click()
+    with page.expect_response(lambda r: r.request.method == "POST" and "/intake/" in r.url) as info:
+        page.locator("#intake-form").get_by_role("button", name="登记").click()
+    assert info.value.status == 422
+    if not javascript:  # the browser renders the page itself, so it must be HTML
+        assert info.value.headers.get("content-type", "").startswith("text/html"), info.value.headers
 
     form = page.locator("#intake-form")
     expect(form.locator("p.error.banner")).to_contain_text("请检查标红的项目（共 2 处）")
@@ -518,5 +526,5 @@ def test_refused_transition_without_javascript_shows_html_message(new_page: Any,
         click_transition(page, "调解成功")
     assert info.value.status == 409
     assert info.value.headers.get("content-type", "").startswith("text/html"), info.value.headers
-    expect(page.locator("#case-body section.actions p.error")).to_have_text("请先记录调解协议")
+    expect(page.locator("#case-body").get_by_role("alert")).to_have_text("请先记录调解协议")
     expect(status_badge(page)).to_have_text("调解中")

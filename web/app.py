@@ -115,7 +115,7 @@ def create_app(
         stores={"sessions": FileStore(sessions_dir)},
         exception_handlers={HTTPException: _error_handler, NotFoundException: _error_handler,
                             PermissionDeniedException: _error_handler, Exception: _error_handler},
-        logging_config=LoggingConfig(log_exceptions="always"),
+        logging_config=LoggingConfig(log_exceptions="never"),  # _error_handler logs 5xx
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state={"fq": state},

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,10 +52,12 @@ def cmd_rooms_add(args: argparse.Namespace, settings: Settings) -> None:
 
     async def go() -> dict[str, Any]:
         reg = await _prepare(settings)
-        org = None
-        if args.organisation:
-            org = (await create_organisation(args.organisation, args.organisation_name or args.organisation))["id"]
+        if args.channel not in reg.channels:  # checked before anything is written
+            raise CliError(f"unknown or disabled channel {args.channel!r}; enabled: {', '.join(sorted(reg.channels))}")
         try:
+            org = None
+            if args.organisation:
+                org = (await create_organisation(args.organisation, args.organisation_name or args.organisation))["id"]
             return await create_room(args.room_id, name=args.name, channel=args.channel, organisation=org,
                                      partner_agency=args.agency or "", number_prefix=args.prefix,
                                      known_channels=set(reg.channels))
@@ -163,23 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO if os.environ.get("FENGQIAO_TRACE_PLUGINS") else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    """Run the CLI. Any failure is one line on stderr and exit status 1 (``FENGQIAO_DEBUG=1`` re-raises)."""
     args = build_parser().parse_args(argv)
+    # Piccolo warns on stdout/stderr when PostgreSQL is unreachable; our own error line says it once.
+    warnings.filterwarnings("ignore", message=r".*Unable to connect to database")
     try:
         settings = load_settings()
+        logging.basicConfig(level=logging.INFO if settings.trace_plugins else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
         args.func(args, settings)
-    except (CliError, SettingsError) as exc:
-        print(f"fengqiao: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line, never a traceback
+        if os.environ.get("FENGQIAO_DEBUG") == "1":
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, CliError | SettingsError):
+            detail = f"{type(exc).__name__}: {detail}"
+        print(f"fengqiao: error: {detail}", file=sys.stderr)
         return 1
-    except Exception as exc:  # one clear line, not a traceback, for anything unexpected
-        from core.channels import RegistrationError
-        from core.plugins import PluginError
-
-        if isinstance(exc, PluginError | RegistrationError | OSError | RuntimeError):
-            print(f"fengqiao: error: {exc}", file=sys.stderr)
-            return 1
-        raise
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
@@ -24,6 +25,12 @@ class RenewingSessionBackend(ServerSideSessionBackend):
                 state[_NEW_ID] = self.generate_session_id()
             return state[_NEW_ID]
         return super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Any, connection: ASGIConnection) -> None:
+        """An empty session (an anonymous visitor) is not stored, so visits cannot fill the store."""
+        if isinstance(scope_session, dict) and not scope_session and not connection.cookies.get(self.config.key):
+            return
+        await super().store_in_message(scope_session, message, connection)
 
 
 @dataclass
