@@ -41,11 +41,6 @@ TIMEOUT_MS = 10_000
 CASE_NUMBER = re.compile(r"^（\d{4}）郧西城关人调字第\d{4}号$")
 CASE_URL = re.compile(r"/cases/(\d+)$")
 TZ = ZoneInfo("Asia/Shanghai")  # deployments' wall clock (core.clock.TZ)
-NOJS_ERROR_PAGES_BUG = (
-    "app bug: POST handlers annotated `-> Any` (web/controllers/cases.py transition/add_session/save_agreement, "
-    "web/controllers/intake.py submit) get Litestar's default media type JSON, so their 409/422 re-rendered "
-    "HTML pages are served as `content-type: application/json` and shown as raw source without JavaScript"
-)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -263,7 +258,6 @@ def walk_case_to_archive(page: Any, artifacts: Path, tag: str, *, htmx: bool, ch
     """accept → start → session → [unsigned agreement, settle refused] → signed agreement → settle → close
     → archive, asserting the status badge after each step.
 
-    The bracketed part needs the 409 page, so it only runs with htmx (see NOJS_ERROR_PAGES_BUG).
     ``check()`` runs after every step (the JS test uses it to prove no full page load happened).
     """
     from playwright.sync_api import expect
@@ -286,15 +280,14 @@ def walk_case_to_archive(page: Any, artifacts: Path, tag: str, *, htmx: bool, ch
     expect(body.locator("article.session h3")).to_have_text(f"{held} · 城关镇调解室")
     check()
 
-    if htmx:
-        # an unsigned written agreement does not allow settlement
-        record_agreement(page, signed=False)
-        expect(body).to_contain_text("当事人未签名")
-        click_transition(page, "调解成功")
-        expect(body.get_by_role("alert")).to_contain_text("书面调解协议须经各方当事人签名")
-        expect(status_badge(page)).to_have_text("调解中")
-        check()
-        page.screenshot(path=str(artifacts / f"browser-case-{tag}-settle-refused.png"), full_page=True)
+    # an unsigned written agreement does not allow settlement (a 409 page, with or without htmx)
+    record_agreement(page, signed=False)
+    expect(body).to_contain_text("当事人未签名")
+    click_transition(page, "调解成功")
+    expect(page.locator("#case-body").get_by_role("alert")).to_contain_text("书面调解协议须经各方当事人签名")
+    expect(status_badge(page)).to_have_text("调解中")
+    check()
+    page.screenshot(path=str(artifacts / f"browser-case-{tag}-settle-refused.png"), full_page=True)
 
     record_agreement(page, signed=True)
     expect(body).to_contain_text("当事人已签名；调解员已签名；已盖章")
@@ -436,7 +429,7 @@ def test_case_list_filters_with_htmx(new_page: Any, artifacts: Path) -> None:
 
 @pytest.mark.parametrize("javascript", [
     True,
-    pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=NOJS_ERROR_PAGES_BUG)),
+    pytest.param(False),
 ], ids=["js", "nojs"])
 def test_intake_validation_errors(new_page: Any, artifacts: Path, javascript: bool) -> None:
     """An empty summary and a bad ID check digit give Chinese field errors and create nothing."""
@@ -512,7 +505,6 @@ def test_mediator_cannot_open_another_rooms_case(new_page: Any) -> None:
     expect(other.locator("#case-table tbody tr")).to_have_count(0)
 
 
-@pytest.mark.xfail(strict=True, reason=NOJS_ERROR_PAGES_BUG)
 def test_refused_transition_without_javascript_shows_html_message(new_page: Any, live_server: str) -> None:
     """Settling a case that has no agreement, with JS off: the 409 page must render as HTML with the reason."""
     from playwright.sync_api import expect

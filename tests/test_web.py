@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from core import clock
+
 
 def test_login_failure_and_cookie_flags(client, world, csrf):
     client.get("/login")
@@ -75,7 +77,7 @@ def test_list_filters_search_and_keyset_pagination(client, world, login, make_ca
     assert "共 1 件" in client.get("/cases", params={"status": "accepted"}).text
     assert "共 29 件" in client.get("/cases", params={"status": "registered"}).text
     assert "共 1 件" in client.get("/cases", params={"sort": "deadline", "status": "open", "urgent": "1"}).text or True
-    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=2)).isoformat()
     assert "共 0 件" in client.get("/cases", params={"date_from": tomorrow}).text
     # nonsense filter values are ignored, not a 500
     assert client.get("/cases", params={"status": "bogus", "cursor": "!!", "date_from": "x", "room": "y"}).status_code == 200
@@ -89,7 +91,7 @@ def test_deadline_sort_puts_urgent_first(client, world, login, make_case, regist
     cases = [make_case(world["rooms"]["a"], user) for _ in range(3)]
     for c in cases:
         arun(apply_transition(registry, c["id"], "accept", user))
-    overdue = dt.date.today() - dt.timedelta(days=2)
+    overdue = clock.today() - dt.timedelta(days=2)
     arun(Case.update({Case.deadline: overdue}).where(Case.id == cases[2]["id"]))
     login(client, "med-a")
     text = client.get("/cases", params={"sort": "deadline"}).text
@@ -128,3 +130,12 @@ def test_login_issues_a_fresh_session_id(client, world, csrf):
     assert client.get("/", follow_redirects=False).status_code == 200
     client.cookies.set("fq_session", planted, domain="testserver.local")
     assert client.get("/", follow_redirects=False).status_code == 303, "the planted id must not be signed in"
+
+
+def test_rerendered_pages_are_html_not_json(client, world, login, make_case, csrf):
+    login(client, "med-a")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    refused = client.post(f"/cases/{case['id']}/transitions/close", data={"_csrf_token": csrf(client)})
+    invalid = client.post("/intake/general/walk_in", data={"_csrf_token": csrf(client), "c.summary": ""})
+    for resp in (refused, invalid):
+        assert resp.headers["content-type"].startswith("text/html"), resp.headers["content-type"]

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.logging.config import LoggingConfig
 from litestar.plugins.htmx import HTMXPlugin
@@ -52,6 +53,7 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         "pages/error.html",
         context={"status": status, "message": messages.get(status, "系统出现错误，请稍后再试。"), "user": None},
         status_code=status,
+        media_type=MediaType.HTML,
         headers={"Cache-Control": "no-store"},
     )
 

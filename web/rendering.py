@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.enums import MediaType
 from litestar.response import Template
 
 __all__ = ["render", "wants_partial"]
@@ -34,5 +35,6 @@ def render(
         template_name=name,
         context=context or {},
         status_code=status_code,
+        media_type=MediaType.HTML,  # handlers typed ``-> Any`` would otherwise default to JSON
         headers={"Vary": "HX-Request", "Cache-Control": "no-store", **(headers or {})},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -119,7 +120,7 @@ class IntakeController(Controller):
             else:
                 url = f"/cases/{created['id']}"
                 if getattr(request, "htmx", None):
-                    return Template("partials/_redirect.html", context={"url": url},
+                    return Template("partials/_redirect.html", context={"url": url}, media_type=MediaType.HTML,
                                     headers={"HX-Redirect": url, "Vary": "HX-Request"})
                 return Redirect(path=url, status_code=303)
         return await self._page(request, channel, kind, values=posted, errors=errors, status_code=422)
