@@ -19,7 +19,7 @@ from core.access import UserCtx, case_scope
 from core.channels import IntakeForm
 from core.crypto import FieldCipher
 from core.db import is_sqlite, write_transaction
-from core.deadline_service import deadline_for
+from core.deadline_service import clock_starts, recompute_deadline
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
 from core.lifecycle import CoreStatus
@@ -48,6 +48,7 @@ __all__ = [
     "save_agreement",
     "load_case",
     "case_context",
+    "write_event",
 ]
 
 
@@ -82,7 +83,7 @@ async def _next_seq(prefix: str, year: int) -> int:
     return int(rows[0]["last"])
 
 
-async def _write_event(
+async def write_event(
     case_id: int,
     type_: str,
     *,
@@ -175,6 +176,9 @@ async def create_case(
     protocol = reg.protocol(form.channel)
     initial = protocol.state(protocol.initial)
     now = registered_at or clock.now()
+    rule = reg.deadline_rules.get(form.deadline_rule)
+    started_on = now.astimezone(clock.TZ).date() if clock_starts(rule, initial.key, initial.status.value) else None
+    deadline = recompute_deadline(reg, {"deadline_rule": form.deadline_rule, "clock_started_on": started_on}, [])
     async with write_transaction():
         seq = await _next_seq(room["number_prefix"], now.year)
         number = format_number(reg.settings.case_number_format, year=now.year, prefix=room["number_prefix"], seq=seq)
@@ -195,8 +199,9 @@ async def create_case(
                 people_count=intake.people_count,
                 risk_flags="[]",
                 intake=msgspec.json.encode(fields).decode(),
-                deadline=None,
+                deadline=deadline,
                 deadline_rule=form.deadline_rule,
+                clock_started_on=started_on,
                 created_by=actor.id if actor else None,
                 mediator=actor.id if actor and actor.role == "mediator" else None,
                 partner_id=partner_id,
@@ -211,7 +216,7 @@ async def create_case(
         for p in parties:
             party_id = await _insert_party(p, cipher)
             await CaseParty.insert(CaseParty(case=case_id, party=party_id, role=p.role))
-        await _write_event(
+        await write_event(
             case_id,
             "case.registered",
             actor=actor,
@@ -328,11 +333,12 @@ async def apply_transition(
         values: dict[Any, Any] = {Case.state: target.key, Case.status: target.status.value, Case.updated_at: now}
         if source.status is not target.status:
             values.update(_status_fields(target.status, now, data, ctx))
-            if target.status is CoreStatus.ACCEPTED:
-                due = deadline_for(reg, case["deadline_rule"], now.date())
-                if due is not None:
-                    values[Case.deadline] = due
-                    data["deadline"] = due.isoformat()
+        rule = reg.deadline_rules.get(case["deadline_rule"])
+        if case["clock_started_on"] is None and clock_starts(rule, target.key, target.status.value):
+            started = {**case, "clock_started_on": now.astimezone(clock.TZ).date()}
+            due = recompute_deadline(reg, started, [])
+            values.update({Case.clock_started_on: started["clock_started_on"], Case.deadline: due})
+            data["deadline"] = due.isoformat() if due else None
         changed = await Case.update(values).where((Case.id == case_id) & (Case.state == case["state"])).returning(
             Case.id
         )
@@ -340,7 +346,7 @@ async def apply_transition(
             raise Refused("案件状态已被他人更新，请刷新页面后重试")
         if ctx.agreement and target.status is CoreStatus.SETTLED:
             data.setdefault("agreement", _agreement_summary(ctx.agreement))
-        event_id = await _write_event(
+        event_id = await write_event(
             case_id,
             t.event,
             actor=user,
@@ -406,7 +412,7 @@ async def record_session(reg: Registry, case_id: int, user: UserCtx, session: Se
             )
         ).returning(MediationSession.id)
         await Case.update({Case.updated_at: clock.now()}).where(Case.id == case_id)
-        await _write_event(
+        await write_event(
             case_id, "case.session_recorded", actor=user,
             data={"held_at": session.held_at.isoformat(), "place": session.place, "outcome": session.outcome},
         )
@@ -436,7 +442,7 @@ async def save_agreement(reg: Registry, case_id: int, user: UserCtx, agreement: 
             ).returning(Agreement.id)
             agreement_id = rows[0]["id"]
         await Case.update({Case.updated_at: now}).where(Case.id == case_id)
-        await _write_event(
+        await write_event(
             case_id, "case.agreement_saved", actor=user,
             data={"form": agreement.form, "signed": agreement.signed_by_parties},
         )
@@ -447,5 +453,6 @@ async def room_for_user(user: UserCtx) -> dict[str, Any] | None:
     if user.room is None:
         return None
     return await Room.select().where(Room.id == user.room).first()
+
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-__all__ = ["SessionIn", "AgreementIn"]
+__all__ = ["SessionIn", "AgreementIn", "PauseIn", "ResumeIn", "ExtendIn"]
 
 
 class SessionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -52,3 +52,21 @@ class AgreementIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.signed_by_parties and self.signed_on is None:
             problems.append(("signed_on", "已签名的协议须填写签订日期"))
         return problems
+
+
+class PauseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Stop the clock while e.g. an appraisal (鉴定) runs; its choices come from the rule."""
+
+    event: Annotated[str, Meta(title="暂停事由", min_length=1, max_length=64)]
+    start_on: Annotated[dt.date, Meta(title="暂停起始日期")]
+    reason: Annotated[str, Meta(title="说明", min_length=2, max_length=500, extra={"widget": "textarea"})]
+
+
+class ResumeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    end_on: Annotated[dt.date, Meta(title="恢复计算日期")]
+
+
+class ExtendIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    days: Annotated[int, Meta(title="延长天数", ge=1, le=365)]
+    by: Annotated[str, Meta(title="同意或批准人", min_length=1, max_length=100)]
+    reason: Annotated[str, Meta(title="延长理由", min_length=2, max_length=500, extra={"widget": "textarea"})]

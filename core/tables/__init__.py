@@ -7,6 +7,7 @@ anything statistics group by has a real column.
 from core.tables.cases import (
     Agreement,
     Case,
+    CaseClockEntry,
     CaseCounter,
     CaseEvent,
     CaseParty,
@@ -19,6 +20,7 @@ from core.tables.org import Organisation, Room, User
 __all__ = [
     "Agreement",
     "Case",
+    "CaseClockEntry",
     "CaseCounter",
     "CaseEvent",
     "CaseParty",
@@ -42,5 +44,6 @@ CORE_TABLES = [
     MediationSession,
     Agreement,
     FollowUp,
+    CaseClockEntry,
     CaseEvent,
 ]

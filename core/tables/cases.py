@@ -19,6 +19,7 @@ from core.tables.org import Room, User
 __all__ = [
     "Agreement",
     "Case",
+    "CaseClockEntry",
     "CaseCounter",
     "CaseEvent",
     "CaseParty",
@@ -65,7 +66,10 @@ class Case(Table, tablename="core_case"):
     risk_flags = JSONB(default=[])
     intake = JSONB(default={})
     deadline = Date(null=True, default=None, index=True)
+    """Current due date of the main clock (projected from registration until the clock starts)."""
     deadline_rule = Varchar(length=64, default="")
+    clock_started_on = Date(null=True, default=None)
+    """The day the main clock started (its rule's ``starts_on`` event); ``None`` = not started."""
     mediator = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     partner_id = Varchar(length=64, null=True, default=None)
@@ -145,6 +149,25 @@ class FollowUp(Table, tablename="core_followup"):
     satisfaction = Varchar(length=16, default="")
     notes = Text(default="")
     visitor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    created_at = Timestamptz()
+
+
+class CaseClockEntry(Table, tablename="core_case_clock_entry"):
+    """A pause (time not counted, e.g. an appraisal 鉴定) or an extension of one of a case's clocks."""
+
+    case = ForeignKey(references=Case, on_delete=OnDelete.restrict, index=True)
+    rule = Varchar(length=64)
+    kind = Varchar(length=16)  # pause | extension
+    event = Varchar(length=64, default="")
+    """For pauses: the tolling event (``appraisal`` …); for extensions: the mode (``consent`` …)."""
+    start_on = Date()
+    end_on = Date(null=True, default=None)
+    """For pauses: the day the clock runs again (``None`` while paused)."""
+    days = Integer(default=0)
+    by = Varchar(length=100, default="")
+    """Who granted an extension (the parties, or the approver's name)."""
+    reason = Text(default="")
+    recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     created_at = Timestamptz()
 
 

@@ -10,14 +10,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core import case_clocks as clocks
 from core import cases as engine
 from core.access import UserCtx
-from core.deadline_service import case_clock
+from core.deadline_service import case_clocks
 from core.forms import FormErrors, validate_form
 from core.lifecycle import CoreStatus
 from core.plugins import await_me_maybe
 from core.queries import CaseFilters, case_file, dashboard, list_cases, visible_rooms
-from core.records import AgreementIn, SessionIn
+from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
 from web.auth import current_user, requires_login
 from web.forms import form_items
 from web.rendering import render
@@ -119,8 +120,11 @@ class CaseController(Controller):
             "protocol": protocol,
             "state_label": protocol.state(case["state"]).label if protocol else case["state"],
             "transitions": transitions,
-            "clock": case_clock(reg, case),
-            "rule": reg.deadline_rules.get(case["deadline_rule"]),
+            "clocks": case_clocks(reg, case, await clocks.clock_entries(case_id), file["agreement"]),
+            "tolling_labels": clocks.TOLLING_LABELS,
+            "pause_schema": PauseIn,
+            "resume_schema": ResumeIn,
+            "extend_schema": ExtendIn,
             "panels": panels,
             "can_record": status is CoreStatus.IN_MEDIATION,
             "errors": errors or {},
@@ -142,56 +146,69 @@ class CaseController(Controller):
             return await self._case_page(request, case_id, message=message)
         return Redirect(path=f"/cases/{case_id}", status_code=303)
 
-    @post("/cases/{case_id:int}/transitions/{key:str}", name="case_transition")
-    async def transition(self, request: Request, case_id: FromPath[int], key: FromPath[str]) -> Any:
+    async def _act(self, request: Request, case_id: int, error_form: str, action: Any, done: str) -> Any:
+        """Run ``action(user, registry, form)`` for a case form; re-render with errors or move on.
+
+        Field errors → 422, refusals → 409 (both re-render the case page, or its partial for htmx),
+        a case outside the user's scope → 404; success → the partial (htmx) or a 303 to the page.
+        """
         user: UserCtx = await current_user(request)
         reg = app_state(request).registry
         form = form_items(await request.form())
         try:
-            event = await engine.apply_transition(reg, case_id, key, user, form)
+            result = await action(user, reg, form)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc
         except FormErrors as exc:
-            return await self._case_page(request, case_id, errors=exc.errors, error_form=f"t:{key}",
-                                         values=form, status_code=422)
+            return await self._case_page(request, case_id, errors=exc.errors, error_form=error_form, values=form,
+                                         status_code=422)
         except engine.Refused as exc:
-            return await self._case_page(request, case_id, errors={"": exc.message}, error_form=f"t:{key}",
-                                         status_code=409)
-        label = reg.protocol(event["channel"]).transition(key).label
-        return await self._after_change(request, case_id, f"已完成：{label}")
+            return await self._case_page(request, case_id, errors={"": exc.message}, error_form=error_form,
+                                         values=form, status_code=409)
+        return await self._after_change(request, case_id, done.format(result=result))
+
+    @post("/cases/{case_id:int}/transitions/{key:str}", name="case_transition")
+    async def transition(self, request: Request, case_id: FromPath[int], key: FromPath[str]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> str:
+            event = await engine.apply_transition(reg, case_id, key, user, form)
+            return reg.protocol(event["channel"]).transition(key).label
+
+        return await self._act(request, case_id, f"t:{key}", action, "已完成：{result}")
 
     @post("/cases/{case_id:int}/sessions", name="case_session")
     async def add_session(self, request: Request, case_id: FromPath[int]) -> Any:
-        user: UserCtx = await current_user(request)
-        reg = app_state(request).registry
-        form = form_items(await request.form())
-        try:
-            session = validate_form(SessionIn, form)
-            await engine.record_session(reg, case_id, user, session)
-        except engine.NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        except FormErrors as exc:
-            return await self._case_page(request, case_id, errors=exc.errors, error_form="session", values=form,
-                                         status_code=422)
-        except engine.Refused as exc:
-            return await self._case_page(request, case_id, errors={"": exc.message}, error_form="session",
-                                         values=form, status_code=409)
-        return await self._after_change(request, case_id, "已记录调解")
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            return await engine.record_session(reg, case_id, user, validate_form(SessionIn, form))
+
+        return await self._act(request, case_id, "session", action, "已记录调解")
 
     @post("/cases/{case_id:int}/agreement", name="case_agreement")
     async def save_agreement(self, request: Request, case_id: FromPath[int]) -> Any:
-        user: UserCtx = await current_user(request)
-        reg = app_state(request).registry
-        form = form_items(await request.form())
-        try:
-            agreement = validate_form(AgreementIn, form)
-            await engine.save_agreement(reg, case_id, user, agreement)
-        except engine.NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        except FormErrors as exc:
-            return await self._case_page(request, case_id, errors=exc.errors, error_form="agreement", values=form,
-                                         status_code=422)
-        except engine.Refused as exc:
-            return await self._case_page(request, case_id, errors={"": exc.message}, error_form="agreement",
-                                         values=form, status_code=409)
-        return await self._after_change(request, case_id, "已保存调解协议")
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            return await engine.save_agreement(reg, case_id, user, validate_form(AgreementIn, form))
+
+        return await self._act(request, case_id, "agreement", action, "已保存调解协议")
+
+    @post("/cases/{case_id:int}/clock/pause", name="case_clock_pause")
+    async def pause(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            data = validate_form(PauseIn, form)
+            return await clocks.pause_clock(reg, case_id, user, event=data.event, start_on=data.start_on,
+                                            reason=data.reason)
+
+        return await self._act(request, case_id, "clock:pause", action, "期限已暂停计算")
+
+    @post("/cases/{case_id:int}/clock/resume", name="case_clock_resume")
+    async def resume(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            return await clocks.resume_clock(reg, case_id, user, end_on=validate_form(ResumeIn, form).end_on)
+
+        return await self._act(request, case_id, "clock:resume", action, "期限已恢复计算，届满日为 {result}")
+
+    @post("/cases/{case_id:int}/clock/extend", name="case_clock_extend")
+    async def extend(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            data = validate_form(ExtendIn, form)
+            return await clocks.extend_clock(reg, case_id, user, days=data.days, by=data.by, reason=data.reason)
+
+        return await self._act(request, case_id, "clock:extend", action, "期限已延长，届满日为 {result}")
