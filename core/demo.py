@@ -33,7 +33,7 @@ DEMO_USERS = (
 # (room, days ago registered, dispute type, summary, applicant, respondent, amount, path)
 CASES = (
     ("yx-chengguan", 40, "neighbour", "楼上住户卫生间漏水，导致楼下天花板霉变，双方就维修费用争执不下", "李春花", "赵德明", "3200.00", "archived"),
-    ("yx-chengguan", 33, "contract", "承租人拖欠三个月房租，出租人要求解除租赁合同并支付欠租", "周海燕", "孙立强", "9600.00", "overdue"),
+    ("yx-chengguan", 40, "contract", "承租人拖欠三个月房租，出租人要求解除租赁合同并支付欠租", "周海燕", "孙立强", "9600.00", "overdue"),
     ("yx-chengguan", 28, "marriage_family", "子女对老人赡养费分担有分歧，老人申请调解", "吴桂英", "吴建军", "12000.00", "in_mediation"),
     ("yx-chengguan", 26, "damages", "电动车与行人发生碰撞致轻微伤，双方就医药费赔偿协商未果", "郑小红", "冯磊", "4500.00", "due_soon"),
     ("yx-chengguan", 12, "labour.wage_arrears", "装修工人被拖欠工资，包工头称业主未结清工程款", "黄大勇", "何志刚", "18600.00", "accepted"),
