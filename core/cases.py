@@ -216,6 +216,12 @@ async def create_case(
         for p in parties:
             party_id = await _insert_party(p, cipher)
             await CaseParty.insert(CaseParty(case=case_id, party=party_id, role=p.role))
+        registered = {
+            "id": case_id, "number": number, "room": room["id"], "channel": form.channel, "kind": form.kind,
+            "status": initial.status.value, "state": initial.key, "dispute_type": intake.dispute_type,
+            "source": source, "amount": intake.amount, "people_count": intake.people_count,
+            "registered_at": now, "partner_id": partner_id, "external_id": external_id,
+        }
         await write_event(
             case_id,
             "case.registered",
@@ -224,6 +230,8 @@ async def create_case(
             to_state=initial.key,
             data={"number": number, "channel": form.channel, "kind": form.kind},
         )
+        for result in reg.pm.hook.fengqiao_case_registered(case=registered):
+            await await_me_maybe(result)
     return {"id": case_id, "number": number, "status": initial.status.value, "state": initial.key}
 
 

@@ -117,6 +117,21 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
 
 
 @hookspec
+def fengqiao_case_registered(case: dict[str, Any]) -> Any:
+    """React to a newly registered case, inside the transaction that creates it.
+
+    Called after the case, its parties and its ``case.registered`` event are written and before
+    commit; raising aborts the registration (nothing is stored). Use it for rollups and similar
+    bookkeeping that must never disagree with the case table.
+
+    :param case: ``{"id", "number", "room", "channel", "kind", "status", "state", "dispute_type",
+        "source", "amount" (``Decimal`` or ``None``), "people_count", "registered_at", "partner_id",
+        "external_id"}``.
+    :return: ``None`` or an awaitable resolving to ``None``.
+    """
+
+
+@hookspec
 def fengqiao_case_transitioned(event: dict[str, Any]) -> Any:
     """React to a case state change, inside the transaction that made it.
 

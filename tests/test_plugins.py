@@ -303,6 +303,13 @@ class RecorderPlugin:
 
     def __init__(self):
         self.events = []
+        self.registered = []
+
+    @hookimpl
+    async def fengqiao_case_registered(self, case):
+        if case["dispute_type"] == "other":
+            raise RuntimeError("refuse 'other'")
+        self.registered.append((case["number"], case["channel"], case["status"]))
 
     @hookimpl
     def fengqiao_case_transitioned(self, event):
@@ -311,7 +318,29 @@ class RecorderPlugin:
         self.events.append((event["type"], event["from_state"], event["to_state"]))
 
 
-def test_case_panel_slot_and_transition_hook(settings, world, make_case, arun, tmp_path):
+def _make_with(reg, world, user, dispute_type="neighbour"):
+    """Register a case through ``reg`` (so this test's plugins see it)."""
+    from core.cases import create_case
+    from core.crypto import FieldCipher
+    from core.intake import CaseIntake, PartyIn
+
+    form = reg.form("general", "walk_in")
+    return _run(create_case(reg, room=world["rooms"]["a"], form=form,
+                            intake=CaseIntake(summary="测试", dispute_type=dispute_type),
+                            parties=[PartyIn(role="applicant", name="甲"), PartyIn(role="respondent", name="乙")],
+                            fields=form.schema(), actor=user, cipher=FieldCipher.from_secret("x" * 40)))
+
+
+def _run(aw):
+    import asyncio
+
+    async def go():
+        return await aw
+
+    return asyncio.run(go())
+
+
+def test_case_panel_slot_and_transition_hook(settings, world, arun, tmp_path):
     from litestar.testing import TestClient
 
     from core.cases import apply_transition
@@ -322,12 +351,17 @@ def test_case_panel_slot_and_transition_hook(settings, world, make_case, arun, t
     plugins = [*DEFAULT_PLUGINS, PanelPlugin(), recorder]
     reg = build_registry(settings, plugins, entry_points=False)
     user = world["users"]["med-a"]
-    case = make_case(world["rooms"]["a"], user)
+    case = _make_with(reg, world, user)
+    assert recorder.registered == [(case["number"], "general", "registered")]
     arun(apply_transition(reg, case["id"], "accept", user))
     assert recorder.events == [("case.accepted", "registered", "accepted")]
+    # a registration hook that raises stores nothing
+    with pytest.raises(RuntimeError):
+        _make_with(reg, world, user, dispute_type="other")
+    assert arun(Case.count()) == 1
 
     # a hook that raises aborts the whole change: state and event log untouched
-    other = make_case(world["rooms"]["a"], user)
+    other = _make_with(reg, world, user)
     before = arun(CaseEvent.count().where(CaseEvent.case == other["id"]))
     with pytest.raises(RuntimeError):
         arun(apply_transition(reg, other["id"], "decline", user, {"reason": "不属于调解范围"}))
