@@ -230,7 +230,7 @@ async def create_case(
             to_state=initial.key,
             data={"number": number, "channel": form.channel, "kind": form.kind},
         )
-        for result in reg.pm.hook.fengqiao_case_registered(case=registered):
+        for result in reg.pm.hook.fengqiao_case_registered(case=registered, registry=reg):
             await await_me_maybe(result)
     return {"id": case_id, "number": number, "status": initial.status.value, "state": initial.key}
 
@@ -380,7 +380,7 @@ async def apply_transition(
             "external_id": case.get("external_id"),
             "data": data,
         }
-        for result in reg.pm.hook.fengqiao_case_transitioned(event=event):
+        for result in reg.pm.hook.fengqiao_case_transitioned(event=event, registry=reg):
             await await_me_maybe(result)
     return event
 

@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from core.channels import Channel, HandoffProtocol, IntakeForm, StatisticDef
     from core.deadlines import DeadlineRule
+    from core.registry import Registry
     from core.settings import Settings
 
 __all__ = ["NAME", "hookspec", "hookimpl"]
@@ -117,7 +118,7 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
 
 
 @hookspec
-def fengqiao_case_registered(case: dict[str, Any]) -> Any:
+def fengqiao_case_registered(case: dict[str, Any], registry: Registry) -> Any:
     """React to a newly registered case, inside the transaction that creates it.
 
     Called after the case, its parties and its ``case.registered`` event are written and before
@@ -127,12 +128,13 @@ def fengqiao_case_registered(case: dict[str, Any]) -> Any:
     :param case: ``{"id", "number", "room", "channel", "kind", "status", "state", "dispute_type",
         "source", "amount" (``Decimal`` or ``None``), "people_count", "registered_at", "partner_id",
         "external_id"}``.
+    :param registry: the running deployment's :class:`core.registry.Registry` (settings, code lists …).
     :return: ``None`` or an awaitable resolving to ``None``.
     """
 
 
 @hookspec
-def fengqiao_case_transitioned(event: dict[str, Any]) -> Any:
+def fengqiao_case_transitioned(event: dict[str, Any], registry: Registry) -> Any:
     """React to a case state change, inside the transaction that made it.
 
     Called after the case row and its event row are written and before commit; raising aborts
@@ -141,5 +143,6 @@ def fengqiao_case_transitioned(event: dict[str, Any]) -> Any:
 
     :param event: ``{"case_id", "case_number", "channel", "transition", "type", "from_state",
         "to_state", "status", "partner_event", "data", "event_id", "partner_id", "external_id"}``.
+    :param registry: the running deployment's :class:`core.registry.Registry`.
     :return: ``None`` or an awaitable resolving to ``None``.
     """

@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Code", "CodeLists", "load_code_lists"]
 
 _FILE = Path(__file__).with_name("code_lists.toml")
-LISTS = ("dispute_type", "case_source", "outcome", "route")
+LISTS = ("dispute_type", "case_source", "outcome", "route", "risk_flag")
 
 
 @dataclass(frozen=True)

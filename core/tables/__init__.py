@@ -16,6 +16,7 @@ from core.tables.cases import (
     Party,
 )
 from core.tables.org import Organisation, Room, User
+from core.tables.people import MediatorProfile, Recusal, RiskWarning, ScreeningRound, Training, WarningNotice
 
 __all__ = [
     "Agreement",
@@ -30,6 +31,12 @@ __all__ = [
     "Party",
     "Room",
     "User",
+    "MediatorProfile",
+    "Recusal",
+    "RiskWarning",
+    "ScreeningRound",
+    "Training",
+    "WarningNotice",
     "CORE_TABLES",
 ]
 
@@ -46,4 +53,10 @@ CORE_TABLES = [
     FollowUp,
     CaseClockEntry,
     CaseEvent,
+    MediatorProfile,
+    Training,
+    Recusal,
+    ScreeningRound,
+    RiskWarning,
+    WarningNotice,
 ]

@@ -146,7 +146,13 @@ class FollowUp(Table, tablename="core_followup"):
     due_on = Date()
     done_on = Date(null=True, default=None)
     performance = Varchar(length=16, default="")
+    """performed | partial | not_performed"""
     satisfaction = Varchar(length=16, default="")
+    """satisfied | neutral | dissatisfied"""
+    later_litigation = Text(default="")
+    """A later lawsuit or judgment on the same dispute, if any."""
+    escalation_signs = Text(default="")
+    measures = Text(default="")
     notes = Text(default="")
     visitor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     created_at = Timestamptz()

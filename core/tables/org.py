@@ -1,7 +1,9 @@
 """Organisations, dispatched rooms and users."""
 
 from piccolo.columns import (
+    JSONB,
     Boolean,
+    Date,
     ForeignKey,
     Timestamptz,
     Varchar,
@@ -20,6 +22,11 @@ class Organisation(Table, tablename="core_organisation"):
     kind = Varchar(length=32, default="dispatched")
     """village | township | industry | dispatched | enterprise | chamber | studio"""
     region = Varchar(length=100, default="")
+    filing_no = Varchar(length=64, default="")
+    """Filing (备案) number with the justice bureau; empty until filed."""
+    filed_on = Date(null=True, default=None)
+    checklist = JSONB(default={})
+    """Standardisation checklist (四落实五有六统一七公开): item key → true/false."""
     created_at = Timestamptz()
 
 
