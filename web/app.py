@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
@@ -21,6 +21,7 @@ from core.crypto import FieldCipher
 from core.migrate import migrate
 from core.registry import build_registry
 from core.settings import Settings, load_settings
+from web.api import api_router, openapi_config
 from web.auth import login, login_page, login_redirect, logout
 from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
@@ -64,6 +65,7 @@ def create_app(
     plugins: Sequence[object | str] | None = None,
     entry_points: bool = True,
     run_migrations: bool = True,
+    outbox_worker: bool = False,
 ) -> Litestar:
     """Build the app for ``settings`` (default: from the environment).
 
@@ -71,18 +73,33 @@ def create_app(
         plugins: explicit built-in plugin list (tests); default ``core.plugins.DEFAULT_PLUGINS``.
         entry_points: load outside plugins from the ``fengqiao`` entry-point group.
         run_migrations: apply pending migrations at start-up.
+        outbox_worker: run an outbox worker in-process (``fengqiao serve`` does, unless
+            ``--no-worker``), started with the app and stopped cleanly on shutdown.
     """
     settings = settings or load_settings()
     registry = build_registry(settings, plugins, entry_points=entry_points)
     db.configure(settings.database_url)
     state = AppState(settings=settings, registry=registry, cipher=FieldCipher.from_secret(settings.secret_key))
 
+    worker_tasks: list[Any] = []
+
     async def on_startup(app: Litestar) -> None:
         await db.start(pool=settings.db_pool)
         if run_migrations:
             await migrate()
+        if outbox_worker:
+            import asyncio
+
+            from core.handoff.outbox import OutboxConfig, OutboxWorker
+
+            worker = OutboxWorker(state.cipher, OutboxConfig.from_settings(settings))
+            worker_tasks.append((worker, asyncio.create_task(worker.run(), name="outbox-worker")))
 
     async def on_shutdown(app: Litestar) -> None:
+        for worker, task in worker_tasks:
+            worker.stop()
+            await task
+        worker_tasks.clear()
         await db.stop()
 
     plugin_routes: list[Any] = []
@@ -93,9 +110,14 @@ def create_app(
     sessions_dir.mkdir(parents=True, exist_ok=True)
     app = Litestar(
         route_handlers=[
-            login_page, login, logout, health, plugins_page, CaseController, IntakeController, *plugin_routes,
+            # HTML pages stay out of the OpenAPI document, which describes the partner API
+            Router(path="/", include_in_schema=False, route_handlers=[
+                login_page, login, logout, health, plugins_page, CaseController, IntakeController, *plugin_routes,
+            ]),
+            api_router(registry),
             create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),
         ],
+        openapi_config=openapi_config(),
         template_config=template_config(registry),
         plugins=[HTMXPlugin()],
         middleware=[

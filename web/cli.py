@@ -116,6 +116,115 @@ def _load_demo(settings: Settings) -> None:
         print(f"  {username:<12} {password:<16} {label}")
 
 
+def _cipher(settings: Settings) -> Any:
+    from core.crypto import FieldCipher
+
+    return FieldCipher.from_secret(settings.secret_key)
+
+
+def _partner_call(settings: Settings, action: Any) -> Any:
+    """Run ``action(registry)`` on a migrated database, turning a PartnerError into a one-line error."""
+    from core.handoff.partners import PartnerError
+
+    async def go() -> Any:
+        reg = await _prepare(settings)
+        try:
+            return await action(reg)
+        except PartnerError as exc:
+            raise CliError(str(exc)) from None
+
+    return _run(go())
+
+
+def cmd_partners_add(args: argparse.Namespace, settings: Settings) -> None:
+    import json
+
+    from core.handoff.partners import create_partner
+
+    created = _partner_call(settings, lambda reg: create_partner(
+        args.partner_id, channel=args.channel, room_id=args.room, callback_url=args.callback_url,
+        cipher=_cipher(settings), known_channels=set(reg.channels), name=args.name or ""))
+    print(json.dumps(created, ensure_ascii=False))
+
+
+def cmd_partners_list(args: argparse.Namespace, settings: Settings) -> None:
+    import json
+
+    from core.handoff.partners import list_partners
+
+    rows = _partner_call(settings, lambda reg: list_partners())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for p in rows:
+        state = "disabled" if p["disabled"] else "enabled"
+        print(f"{p['partner_id']:<20} {p['channel']:<10} {p['room'] or '-':<16} {state:<8} {p['callback_url']}")
+    if not rows:
+        print("no partners")
+
+
+def cmd_partners_rotate_secret(args: argparse.Namespace, settings: Settings) -> None:
+    import json
+
+    from core.handoff.partners import rotate_secret
+
+    secret = _partner_call(settings, lambda reg: rotate_secret(args.partner_id, _cipher(settings)))
+    print(json.dumps({"partner": args.partner_id, "secret": secret}))
+
+
+def cmd_partners_rotate_token(args: argparse.Namespace, settings: Settings) -> None:
+    import json
+
+    from core.handoff.partners import rotate_token
+
+    token = _partner_call(settings, lambda reg: rotate_token(args.partner_id))
+    print(json.dumps({"partner": args.partner_id, "token": token}))
+
+
+def cmd_partners_disable(args: argparse.Namespace, settings: Settings) -> None:
+    from core.handoff.partners import set_disabled
+
+    _partner_call(settings, lambda reg: set_disabled(args.partner_id, True))
+    print(f"partner {args.partner_id} disabled (its token is refused; callbacks are held)")
+
+
+def cmd_partners_enable(args: argparse.Namespace, settings: Settings) -> None:
+    from core.handoff.partners import set_disabled
+
+    _partner_call(settings, lambda reg: set_disabled(args.partner_id, False))
+    print(f"partner {args.partner_id} enabled")
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    import signal
+    from dataclasses import replace
+
+    from core.handoff.outbox import OutboxConfig, OutboxWorker
+
+    try:
+        cfg = OutboxConfig.from_settings(settings)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.concurrency:
+        cfg = replace(cfg, concurrency=args.concurrency)
+
+    async def go() -> None:
+        await _prepare(settings)
+        await db.start(pool=settings.db_pool)
+        worker = OutboxWorker(_cipher(settings), cfg)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, worker.stop)
+        print(f"outbox worker {worker.name} running", flush=True)
+        try:
+            await worker.run(until_idle=args.once)
+        finally:
+            await db.stop()
+        print(f"outbox worker stopped ({worker.delivered} delivered)", flush=True)
+
+    _run(go())
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -124,7 +233,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     _run(_prepare(settings))
     if args.demo:
         _load_demo(settings)
-    app = create_app(settings)
+    app = create_app(settings, outbox_worker=not args.no_worker)
     print(f"serving on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
 
@@ -138,7 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--demo", action="store_true", help="load the demo organisation (idempotent) and print its logins")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--no-worker", action="store_true", help="do not run the outbox worker in-process")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run an outbox worker alone (delivers partner callbacks)")
+    p.add_argument("--concurrency", type=int, help="deliveries in flight (default 32)")
+    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    p.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("plugins", help="list loaded plugins, their versions and hooks").set_defaults(func=cmd_plugins)
@@ -162,6 +277,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--room", help="room id (required for mediators and supervisors)")
     p.add_argument("--display-name")
     p.set_defaults(func=cmd_users_add)
+
+    partners = sub.add_parser("partners", help="manage partner systems (referral API and callbacks)").add_subparsers(
+        dest="partners_cmd", required=True)
+    p = partners.add_parser("add", help="create a partner; prints its token and signing secret once, as JSON")
+    p.add_argument("partner_id")
+    p.add_argument("--channel", required=True)
+    p.add_argument("--room", required=True, help="room id the partner's referrals land in")
+    p.add_argument("--callback-url", required=True)
+    p.add_argument("--name", help="display name of the partner agency")
+    p.set_defaults(func=cmd_partners_add)
+    p = partners.add_parser("list", help="list partners (never their token or secret)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_partners_list)
+    p = partners.add_parser("rotate-secret", help="new signing secret, printed once as JSON")
+    p.add_argument("partner_id")
+    p.set_defaults(func=cmd_partners_rotate_secret)
+    p = partners.add_parser("rotate-token", help="new bearer token, printed once as JSON")
+    p.add_argument("partner_id")
+    p.set_defaults(func=cmd_partners_rotate_token)
+    p = partners.add_parser("disable", help="refuse the partner's token and hold its callbacks")
+    p.add_argument("partner_id")
+    p.set_defaults(func=cmd_partners_disable)
+    p = partners.add_parser("enable", help="re-enable a disabled partner")
+    p.add_argument("partner_id")
+    p.set_defaults(func=cmd_partners_enable)
     return parser
 
 

@@ -1,0 +1,45 @@
+"""The staff action of the handoff: resend a failed callback (``POST``, CSRF-protected)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from core import cases
+from core.access import UserCtx
+from core.handoff.outbox import resend
+from core.users import get_user
+
+__all__ = ["resend_delivery"]
+
+
+async def _user(request: Request) -> UserCtx:
+    """The signed-in user (the web layer caches it on the connection state)."""
+    if isinstance(request.state.get("fq_user"), UserCtx):
+        return request.state["fq_user"]
+    session = request.scope.get("session") or {}
+    uid = session.get("uid") if isinstance(session, dict) else None
+    user = await get_user(uid) if isinstance(uid, int) else None
+    if user is None:
+        raise NotAuthorizedException("请先登录")
+    return user
+
+
+@post("/cases/{case_id:int}/deliveries/{event_id:str}/resend", name="handoff_resend", include_in_schema=False,
+      status_code=303)
+async def resend_delivery(request: Request, case_id: FromPath[int], event_id: FromPath[str]) -> Any:
+    """Put a failed callback back in the queue; only staff who may see the case may do so."""
+    user = await _user(request)
+    try:
+        await cases.load_case(case_id, user)
+    except cases.NotFound as exc:
+        raise NotFoundException(exc.message) from exc
+    if user.role not in {"mediator", "supervisor", "admin"}:
+        raise PermissionDeniedException("无权操作")
+    if not await resend(case_id, event_id):
+        raise NotFoundException("没有可重新发送的失败通知")
+    return Redirect(path=f"/cases/{case_id}", status_code=303)
