@@ -23,7 +23,7 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-__all__ = ["Delivery", "PartnerServer", "ThreadedApp", "free_port", "wait_until"]
+__all__ = ["Delivery", "PartnerServer", "ThreadedApp", "free_port", "sample_referral", "wait_until"]
 
 
 def free_port() -> int:
@@ -202,3 +202,26 @@ class ThreadedApp:
     def __exit__(self, *exc: Any) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=15)
+
+
+def sample_referral(external_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /api/v1/referrals`` body for the general channel (the contract's example)."""
+    body: dict[str, Any] = {
+        "external_id": external_id,
+        "channel": "general",
+        "kind": "walk_in",
+        "referred_at": "2026-11-20T09:30:00+08:00",
+        "summary": "房屋租赁合同纠纷，承租人拖欠租金三个月",
+        "dispute_type": "contract",
+        "amount": "35000.00",
+        "people_count": 2,
+        "parties": [
+            {"role": "applicant", "kind": "person", "name": "张三", "id_number": "110101199003071233",
+             "phone": "13800138000", "address": "湖北省十堰市郧西县城关镇"},
+            {"role": "respondent", "kind": "organization", "name": "某某物业有限公司",
+             "credit_code": "91110000100000000X"},
+        ],
+        "fields": {},
+    }
+    body.update(overrides)
+    return body
