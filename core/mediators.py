@@ -221,5 +221,6 @@ async def mediators_in_scope(actor: UserCtx) -> list[dict[str, Any]]:
     hours: dict[int, Decimal] = {}
     for t in await Training.select(Training.user, Training.hours).where(Training.user.is_in(ids)):
         hours[t["user"]] = hours.get(t["user"], Decimal(0)) + Decimal(t["hours"])
-    return [{**u, "profile": profiles.get(u["id"]), "training_hours": hours.get(u["id"], Decimal(0)),
+    return [{**u, "profile": profiles.get(u["id"]),
+             "training_hours": hours.get(u["id"], Decimal(0)).quantize(Decimal("0.1")),
              "certificate_problem": certificate_problem(profiles.get(u["id"]))} for u in users]

@@ -34,12 +34,13 @@ def _certify(registry, world, arun, username, *, valid_until=None, specialities=
         specialities=list(specialities)), registry.codes))
 
 
-def _settle(registry, user, case_id, arun, *, deadline=None):
+def _settle(registry, user, case_id, arun, *, deadline=None, terms=None, amount=Decimal("500"), form="written"):
     arun(apply_transition(registry, case_id, "accept", user))
     arun(apply_transition(registry, case_id, "start_mediation", user))
     arun(record_session(registry, case_id, user, SessionIn(held_at=clock.now(), place="室", attendees="双方", record="记录")))
     arun(save_agreement(registry, case_id, user, AgreementIn(
-        terms="赔偿500元", facts="事实", performance_method="转账", performance_deadline=deadline, amount=Decimal("500"),
+        form=form, terms=terms or f"乙方于{deadline}前向甲方支付赔偿款500元", facts="事实", performance_method="银行转账",
+        performance_deadline=deadline, amount=amount,
         signed_by_parties=True, signed_by_mediator=True, sealed=True, signed_on=clock.today())))
     arun(apply_transition(registry, case_id, "settle", user))
 
@@ -97,7 +98,7 @@ def test_profiles_need_a_supervisor_and_known_specialities(registry, world, arun
     arun(add_training(world["users"]["sup-1"], world["users"]["med-a"].id,
                       TrainingIn(held_on=clock.today(), course="民法典婚姻家庭编", hours=Decimal("3"))))
     listed = {m["username"]: m for m in arun(mediators_in_scope(world["users"]["sup-1"]))}
-    assert set(listed) == {"med-a", "med-b"} and listed["med-a"]["training_hours"] == Decimal("9.5")
+    assert set(listed) == {"med-a", "med-b"} and str(listed["med-a"]["training_hours"]) == "9.5"
     assert listed["med-a"]["certificate_problem"]
 
 
@@ -134,7 +135,8 @@ def test_followup_setting_and_no_deadline_fallback(settings, world, make_case, a
     _settle(reg, user, a["id"], arun, deadline=clock.today() + dt.timedelta(days=5))
     assert arun(followups_of_case(a["id"]))[0]["due_on"] == clock.today() + dt.timedelta(days=8)
     b = make_case(world["rooms"]["a"], user)
-    _settle(reg, user, b["id"], arun, deadline=None)
+    _settle(reg, user, b["id"], arun, deadline=None, terms="双方互相谅解，今后和睦相处，互不追究", amount=None,
+            form="oral")
     assert arun(followups_of_case(b["id"]))[0]["due_on"] == clock.today() + dt.timedelta(days=30)
 
 
@@ -212,7 +214,7 @@ def test_overview_and_mediator_performance(registry, world, make_case, arun):
     settled = make_case(world["rooms"]["a"], user)
     failed = make_case(world["rooms"]["a"], user)
     make_case(world["rooms"]["a"], user)  # still open
-    _settle(registry, user, settled["id"], arun, deadline=clock.today())
+    _settle(registry, user, settled["id"], arun, deadline=clock.today() + dt.timedelta(days=5))
     arun(apply_transition(registry, failed["id"], "accept", user))
     arun(apply_transition(registry, failed["id"], "not_settle", user, {"reason": "拒绝", "route": "litigation"}))
     arun(apply_transition(registry, settled["id"], "close", user))

@@ -26,6 +26,7 @@ from web.auth import login, login_page, login_redirect, logout
 from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
 from web.controllers.meta import health, plugins_page
+from web.controllers.org import OrgController
 from web.sessions import RenewingSessionConfig
 from web.state import AppState
 from web.templating import template_config
@@ -112,7 +113,7 @@ def create_app(
         route_handlers=[
             # HTML pages stay out of the OpenAPI document, which describes the partner API
             Router(path="/", include_in_schema=False, route_handlers=[
-                login_page, login, logout, health, plugins_page, CaseController, IntakeController, *plugin_routes,
+                login_page, login, logout, health, plugins_page, CaseController, IntakeController, OrgController, *plugin_routes,
             ]),
             api_router(registry),
             create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import case_clocks as clocks
+from core import followups, mediators
 from core import cases as engine
 from core.access import UserCtx
 from core.deadline_service import case_clocks
@@ -19,6 +20,8 @@ from core.lifecycle import CoreStatus
 from core.plugins import await_me_maybe
 from core.queries import CaseFilters, case_file, dashboard, list_cases, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
+from core.tables import Recusal, User
+from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
 from web.auth import current_user, requires_login
 from web.forms import form_items
 from web.rendering import render
@@ -41,6 +44,24 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+async def _people_context(case: dict[str, Any]) -> dict[str, Any]:
+    """Mediator suggestions, recusals, warnings and follow-ups for the case page."""
+    recusals = await Recusal.select(Recusal.reason, Recusal.created_at, Recusal.user.display_name.as_alias("name")).where(
+        Recusal.case == case["id"]).order_by(Recusal.id)
+    mediator = await User.select(User.display_name).where(User.id == case["mediator"]).first() if case["mediator"] else None
+    return {
+        "suggestions": await mediators.suggest_mediators(case),
+        "mediator_name": mediator["display_name"] if mediator else "",
+        "recusals": recusals,
+        "recusal_schema": mediators.RecusalIn,
+        "warnings": await warnings_of_case(case["id"]),
+        "followups": await followups.followups_of_case(case["id"]),
+        "followup_schema": followups.FollowUpIn,
+        "performance_labels": followups.PERFORMANCE_LABELS,
+        "satisfaction_labels": followups.SATISFACTION_LABELS,
+    }
+
+
 class CaseController(Controller):
     guards = [requires_login]
 
@@ -48,7 +69,18 @@ class CaseController(Controller):
     async def dashboard_page(self, request: Request) -> Template:
         user: UserCtx = await current_user(request)
         data = await dashboard(user)
-        return render(request, "pages/dashboard.html", None, {"user": user, **data})
+        return render(request, "pages/dashboard.html", None, {
+            "user": user, **data,
+            "overdue_followups": await followups.overdue_followups(user),
+            "unread_warnings": await unread_warnings(user),
+        })
+
+    @post("/warnings/{notice_id:int}/read", name="warning_read")
+    async def warning_read(self, request: Request, notice_id: FromPath[int]) -> Redirect:
+        user: UserCtx = await current_user(request)
+        if not await mark_read(user, notice_id):
+            raise NotFoundException("预警通知不存在")
+        return Redirect(path="/", status_code=303)
 
     @get("/cases", name="cases")
     async def case_list(self, request: Request) -> Template:
@@ -120,6 +152,7 @@ class CaseController(Controller):
             "protocol": protocol,
             "state_label": protocol.state(case["state"]).label if protocol else case["state"],
             "transitions": transitions,
+            **await _people_context(case),
             "clocks": case_clocks(reg, case, await clocks.clock_entries(case_id), file["agreement"]),
             "tolling_labels": clocks.TOLLING_LABELS,
             "pause_schema": PauseIn,
@@ -212,3 +245,38 @@ class CaseController(Controller):
             return await clocks.extend_clock(reg, case_id, user, days=data.days, by=data.by, reason=data.reason)
 
         return await self._act(request, case_id, "clock:extend", action, "期限已延长，届满日为 {result}")
+
+    @post("/cases/{case_id:int}/mediator", name="case_mediator")
+    async def assign(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            user_id = _int(str(form.get("user_id", "")))
+            if user_id is None:
+                raise FormErrors({"": "请选择调解员"})
+            return await mediators.assign_mediator(case_id, user, user_id)
+
+        return await self._act(request, case_id, "mediator", action, "已指派调解员：{result}")
+
+    @post("/cases/{case_id:int}/recusals", name="case_recusal")
+    async def recusal(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            return await mediators.recuse(case_id, user, validate_form(mediators.RecusalIn, form))
+
+        return await self._act(request, case_id, "recusal", action, "已登记回避")
+
+    @post("/cases/{case_id:int}/flags", name="case_flags")
+    async def flags(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            raw = form.get("flags", [])
+            chosen = raw if isinstance(raw, list) else [raw]
+            note = str(form.get("note", "")).strip()[:500]
+            raised = await set_flags(reg, case_id, user, [str(f) for f in chosen if f], note)
+            return "、".join(reg.codes.label("risk_flag", f) for f in raised) or "无新增"
+
+        return await self._act(request, case_id, "flags", action, "已保存风险标记；新增预警：{result}")
+
+    @post("/cases/{case_id:int}/followups", name="case_followup")
+    async def followup(self, request: Request, case_id: FromPath[int]) -> Any:
+        async def action(user: UserCtx, reg: Any, form: dict[str, Any]) -> Any:
+            return await followups.record_followup(reg, case_id, user, validate_form(followups.FollowUpIn, form))
+
+        return await self._act(request, case_id, "followup", action, "已记录回访")
