@@ -20,7 +20,10 @@ from core.lifecycle import OPEN_STATUSES, CoreStatus
 from core.registry import Registry
 from core.tables import Case, CaseClockEntry, CaseEvent
 
-__all__ = ["TOLLING_LABELS", "clock_entries", "pause_clock", "resume_clock", "extend_clock", "sweep_overdue"]
+__all__ = [
+    "TOLLING_LABELS", "clock_entries", "pause_clock", "resume_clock", "extend_clock", "sweep_overdue",
+    "sweep_forever",
+]
 
 
 TOLLING_LABELS = {
@@ -143,3 +146,23 @@ async def sweep_overdue(reg: Registry, today: dt.date | None = None) -> int:
                                data={"deadline": case["deadline"].isoformat(), "rule": case["deadline_rule"]})
             written += 1
     return written
+
+
+async def sweep_forever(reg: Registry, interval: float, stop: Any) -> None:
+    """Run :func:`sweep_overdue` now and then every ``interval`` seconds until ``stop`` (an
+    ``asyncio.Event``) is set. A failing sweep is logged and retried at the next interval."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger("fengqiao.deadlines")
+    while not stop.is_set():
+        try:
+            written = await sweep_overdue(reg)
+            if written:
+                log.info("deadline sweep: %d case(s) passed their deadline", written)
+        except Exception:  # keep the loop alive; the next run retries
+            log.exception("deadline sweep failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass

@@ -154,9 +154,57 @@ def test_case_page_shows_clock_citation_and_confirmation_window(client, registry
     arun(apply_transition(registry, case["id"], "start_mediation", user))
     arun(record_session(registry, case["id"], user, SessionIn(held_at=clock.now(), place="室", attendees="双方", record="记录")))
     arun(save_agreement(registry, case["id"], user, AgreementIn(
-        terms="赔偿100元", facts="事实", performance_method="现金", signed_by_parties=True,
+        terms="乙方于十日内向甲方支付赔偿款100元", facts="事实", performance_method="现金",
+        amount=__import__("decimal").Decimal("100"), performance_deadline=clock.today() + dt.timedelta(days=10),
+        signed_by_parties=True,
         signed_by_mediator=True, sealed=True, signed_on=clock.today())))
     arun(apply_transition(registry, case["id"], "settle", user))
     page = client.get(f"/cases/{case['id']}").text
     assert "申请司法确认期限" in page and "《人民调解法》第三十三条" in page
     assert (clock.today() + dt.timedelta(days=30)).isoformat()[:7] in page
+
+
+def test_serve_sweeps_in_process_and_the_cli_sweeps_on_demand(settings, reg, room, world, cipher, arun, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    user = world["users"]["sup-1"]
+    first = _referral(reg, room, user, cipher, arun, registered_at=dt.datetime(2026, 1, 5, 9, tzinfo=clock.TZ))
+    app = create_app(settings, plugins=[*DEFAULT_PLUGINS, ReferralPlugin()], entry_points=False, deadline_sweeper=True)
+    with TestClient(app, base_url="https://testserver.local"):
+        for _ in range(100):
+            if arun(CaseEvent.count().where(CaseEvent.type == "case.deadline_passed")):
+                break
+            import time
+
+            time.sleep(0.05)
+    assert arun(CaseEvent.select(CaseEvent.case).where(CaseEvent.type == "case.deadline_passed")) == [{"case": first["id"]}]
+
+    # the CLI (general channel only): an accepted walk-in case whose deadline has passed
+    from core.cases import apply_transition
+
+    second = _referral(reg, room, user, cipher, arun)
+    walk_in = arun(Case.select(Case.id).where(Case.id != first["id"], Case.id != second["id"]).first())
+    assert walk_in is None
+    from core.cases import create_case as _create
+
+    form = reg.form("general", "walk_in")
+    gen = arun(_create(reg, room=world["rooms"]["a"], form=form, intake=CaseIntake(summary="邻里", dispute_type="neighbour"),
+                       parties=[PartyIn(role="applicant", name="甲"), PartyIn(role="respondent", name="乙")],
+                       fields=form.schema(), actor=world["users"]["med-a"], cipher=cipher))
+    arun(apply_transition(reg, gen["id"], "accept", world["users"]["med-a"]))
+    arun(Case.update({Case.deadline: clock.today() - dt.timedelta(days=1)}).where(Case.id == gen["id"]))
+    env = {**os.environ, "FENGQIAO_DATA_DIR": str(settings.data_dir), "FENGQIAO_DATABASE_URL": settings.database_url,
+           "FENGQIAO_SECRET_KEY": settings.secret_key, "FENGQIAO_DISABLED_PLUGINS": ""}
+    exe = Path(sys.executable).with_name("fengqiao")
+    out = subprocess.run([str(exe), "deadlines", "sweep"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1 case(s) newly past their deadline"
+    again = subprocess.run([str(exe), "deadlines", "sweep"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.stdout.strip() == "0 case(s) newly past their deadline"

@@ -67,6 +67,7 @@ def create_app(
     entry_points: bool = True,
     run_migrations: bool = True,
     outbox_worker: bool = False,
+    deadline_sweeper: bool = False,
 ) -> Litestar:
     """Build the app for ``settings`` (default: from the environment).
 
@@ -76,6 +77,8 @@ def create_app(
         run_migrations: apply pending migrations at start-up.
         outbox_worker: run an outbox worker in-process (``fengqiao serve`` does, unless
             ``--no-worker``), started with the app and stopped cleanly on shutdown.
+        deadline_sweeper: write ``case.deadline_passed`` events in-process, at start-up and then
+            every ``FENGQIAO_SWEEP_INTERVAL`` seconds (default 3600; ``fengqiao serve`` does).
     """
     settings = settings or load_settings()
     registry = build_registry(settings, plugins, entry_points=entry_points)
@@ -83,6 +86,7 @@ def create_app(
     state = AppState(settings=settings, registry=registry, cipher=FieldCipher.from_secret(settings.secret_key))
 
     worker_tasks: list[Any] = []
+    sweep_tasks: list[Any] = []
 
     async def on_startup(app: Litestar) -> None:
         await db.start(pool=settings.db_pool)
@@ -95,12 +99,25 @@ def create_app(
 
             worker = OutboxWorker(state.cipher, OutboxConfig.from_settings(settings))
             worker_tasks.append((worker, asyncio.create_task(worker.run(), name="outbox-worker")))
+        if deadline_sweeper:
+            import asyncio
+            import os
+
+            from core.case_clocks import sweep_forever
+
+            stop = asyncio.Event()
+            interval = float(os.environ.get("FENGQIAO_SWEEP_INTERVAL", "3600"))
+            sweep_tasks.append((stop, asyncio.create_task(sweep_forever(registry, interval, stop), name="sweeper")))
 
     async def on_shutdown(app: Litestar) -> None:
         for worker, task in worker_tasks:
             worker.stop()
             await task
         worker_tasks.clear()
+        for stop, task in sweep_tasks:
+            stop.set()
+            await task
+        sweep_tasks.clear()
         await db.stop()
 
     plugin_routes: list[Any] = []

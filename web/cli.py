@@ -233,9 +233,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     _run(_prepare(settings))
     if args.demo:
         _load_demo(settings)
-    app = create_app(settings, outbox_worker=not args.no_worker)
+    app = create_app(settings, outbox_worker=not args.no_worker, deadline_sweeper=not args.no_worker)
     print(f"serving on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+
+
+def cmd_deadlines_sweep(args: argparse.Namespace, settings: Settings) -> None:
+    """Write ``case.deadline_passed`` for every open case past its due date (idempotent; cron-able)."""
+    from core.case_clocks import sweep_overdue
+
+    async def go() -> int:
+        reg = await _prepare(settings)
+        return await sweep_overdue(reg)
+
+    print(f"{_run(go())} case(s) newly past their deadline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--demo", action="store_true", help="load the demo organisation (idempotent) and print its logins")
     p.add_argument("--log-level", default="info")
-    p.add_argument("--no-worker", action="store_true", help="do not run the outbox worker in-process")
+    p.add_argument("--no-worker", action="store_true", help="no background work in-process (outbox worker, deadline sweep)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run an outbox worker alone (delivers partner callbacks)")
@@ -256,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    deadlines = sub.add_parser("deadlines", help="legal-calendar maintenance").add_subparsers(
+        dest="deadlines_cmd", required=True)
+    deadlines.add_parser("sweep", help="record passed deadlines (serve does this hourly)").set_defaults(
+        func=cmd_deadlines_sweep)
     sub.add_parser("plugins", help="list loaded plugins, their versions and hooks").set_defaults(func=cmd_plugins)
     sub.add_parser("demo", help="load the demo data (idempotent) and print its logins").set_defaults(func=cmd_demo)
 
