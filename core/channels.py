@@ -199,20 +199,75 @@ class HandoffProtocol:
 
 @dataclass(frozen=True)
 class StatisticDef:
-    """A statistic a channel contributes, named ``<channel>_<name>_<unit>``.
+    """A statistic, named ``<channel>_<name>_<unit>`` (``core_settled_cases``, ``court_confirmed_cases`` …).
 
-    ``sql`` is an aggregate expression over the ``core_case`` table aliased ``c`` (e.g.
-    ``"COUNT(*) FILTER (WHERE c.status = 'settled')"`` is not portable; use
-    ``SUM(CASE WHEN … THEN 1 ELSE 0 END)``); aggregation always happens in SQL.
+    Exactly one of three kinds, all aggregated in SQL (``core.statistics``):
+
+    - a **counter** (``counts``): kept in rollups, in the same transaction as the case change. It
+      adds ``value`` (``"cases"`` 1, ``"people"`` the case's ``people_count``, ``"amount"`` the
+      agreement amount in fen) to the month of the event, when the case meets every ``when``
+      condition. ``counts`` is ``"registered"``, ``"status:<core status>"`` (the case enters that
+      lifecycle step: ``status:accepted``, ``status:settled`` …), ``"event:<event type>"`` (a
+      transition writing that event) or ``"performed"`` (the agreement is marked performed; counted
+      in the month the case settled).
+      ``when`` holds ``(field, op, value)`` triples; fields: ``channel``, ``kind``,
+      ``dispute_type``, ``source``, ``outcome``, ``suggested_route``, ``people_count``,
+      ``risk_flags``, ``referred`` (came from a partner system); ops: ``=``, ``!=``, ``in``,
+      ``>=``, ``<=``, ``under`` (a code or its sub-codes), ``has`` / ``has_any`` (risk flags).
+    - a **ratio** (``ratio=(numerator, denominator)``) of two other statistics, in percent.
+    - a **live SQL** aggregate (``sql``) over the ``core_case`` table aliased ``c`` (e.g.
+      ``SUM(CASE WHEN c.status = 'settled' THEN 1 ELSE 0 END)``), filtered by period of
+      registration and scope; not rolled up, so slow at scale — prefer a counter.
+
+    ``measure`` (core only) stores a counter in a fixed column of the monthly-report rollup instead
+    of the per-statistic indicator rollup. ``order`` sorts statistics on pages and exports.
     """
 
     name: str
     label: str
-    sql: str
+    sql: str = ""
     unit: str = "cases"
     channel: str = "core"
     label_en: str = ""
+    counts: str = ""
+    value: str = "cases"
+    when: tuple[tuple[str, str, Any], ...] = ()
+    ratio: tuple[str, str] | None = None
+    measure: str = ""
+    order: int = 100
+    description: str = ""
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9]*_[a-z0-9_]+_[a-z]+$", self.name):
             raise RegistrationError(f"statistic name {self.name!r} must look like <channel>_<name>_<unit>")
+        kinds = [k for k in ("sql", "counts", "ratio") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise RegistrationError(f"statistic {self.name!r} needs exactly one of sql, counts or ratio (got {kinds})")
+        if self.counts and not re.match(r"^(registered|performed|status:[a-z_]+|event:[a-z0-9_.]+)$", self.counts):
+            raise RegistrationError(
+                f"statistic {self.name!r}: counts must be 'registered', 'performed', 'status:<core status>' "
+                "or 'event:<type>'"
+            )
+        if self.counts.startswith("status:") and self.counts[7:] not in {s.value for s in CoreStatus} - {"registered"}:
+            raise RegistrationError(f"statistic {self.name!r}: unknown core status {self.counts[7:]!r}")
+        if self.value not in {"cases", "people", "amount"}:
+            raise RegistrationError(f"statistic {self.name!r}: value must be cases, people or amount")
+        if self.value == "amount" and self.counts != "status:settled":
+            raise RegistrationError(f"statistic {self.name!r}: an amount is known only when a case settles")
+        if self.ratio is not None and len(self.ratio) != 2:
+            raise RegistrationError(f"statistic {self.name!r}: ratio is (numerator, denominator)")
+        for cond in self.when:
+            if len(cond) != 3 or cond[0] not in STAT_FIELDS or cond[1] not in STAT_OPS:
+                raise RegistrationError(
+                    f"statistic {self.name!r}: condition {cond!r} must be (field, op, value) with a field of "
+                    f"{sorted(STAT_FIELDS)} and an op of {sorted(STAT_OPS)}"
+                )
+        if self.measure and self.channel != "core":
+            raise RegistrationError(f"statistic {self.name!r}: only core statistics may name a rollup measure")
+
+
+STAT_FIELDS = frozenset(
+    {"channel", "kind", "dispute_type", "source", "outcome", "suggested_route", "people_count", "risk_flags", "referred"}
+)
+"""Case fields a counter's ``when`` conditions may test."""
+STAT_OPS = frozenset({"=", "!=", "in", ">=", "<=", "under", "has", "has_any"})

@@ -37,9 +37,10 @@ def all_tables() -> list[type[Table]]:
     from piccolo.apps.migrations.tables import Migration
 
     from core.handoff.tables import HANDOFF_TABLES
+    from core.statistics.tables import STATS_TABLES
     from core.tables import CORE_TABLES
 
-    return [*CORE_TABLES, *HANDOFF_TABLES, Migration, *_extra_tables]
+    return [*CORE_TABLES, *HANDOFF_TABLES, *STATS_TABLES, Migration, *_extra_tables]
 
 
 def register_tables(tables: Iterable[type[Table]]) -> None:

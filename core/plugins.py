@@ -38,6 +38,7 @@ log = logging.getLogger("fengqiao.plugins")
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.builtin",
     "core.handoff",
+    "core.statistics",
     "plugins.general",
 )
 """Built-in plugins as importable module names; the plugin name is the last dotted part."""
