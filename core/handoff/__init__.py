@@ -23,11 +23,14 @@ __all__ = ["NAME"]
 
 
 @hookimpl
-async def fengqiao_case_transitioned(event: dict[str, Any]) -> None:
-    """Queue the partner's callback in the same transaction as the state change."""
+def fengqiao_case_transitioned(event: dict[str, Any]) -> Any:
+    """Queue the partner's callback in the same transaction as the state change (an awaitable the
+    case engine awaits before commit; ``None`` when the partner need not hear of it)."""
+    if not (event.get("partner_event") and event.get("partner_id")):
+        return None
     from core.handoff.outbox import enqueue
 
-    await enqueue(event)
+    return enqueue(event)
 
 
 @hookimpl

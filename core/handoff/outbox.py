@@ -389,6 +389,9 @@ class OutboxWorker:
         """Deliver until :meth:`stop` (or, with ``until_idle``, until nothing is due or in flight)."""
         self.loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:  # one INFO line per delivery is noise; failures are logged here
+            httpx_log.setLevel(logging.WARNING)
         _WORKERS.add(self)
         limits = httpx.Limits(max_connections=max(self.cfg.concurrency, 1) * 2,
                               max_keepalive_connections=max(self.cfg.concurrency, 1))
