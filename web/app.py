@@ -22,6 +22,7 @@ from core.migrate import migrate
 from core.registry import build_registry
 from core.settings import Settings, load_settings
 from web.api import api_router, openapi_config
+from web.audit import AuditMiddleware
 from web.auth import login, login_page, login_redirect, logout
 from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
@@ -139,6 +140,7 @@ def create_app(
         template_config=template_config(registry),
         plugins=[HTMXPlugin()],
         middleware=[
+            AuditMiddleware,
             RenewingSessionConfig(
                 key="fq_session",
                 secure=settings.secure_cookies,

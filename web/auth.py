@@ -12,6 +12,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
+from core import audit
 from core.access import UserCtx
 from core.users import authenticate, get_user
 from web.sessions import renew_session
@@ -59,13 +60,16 @@ async def login(request: Request) -> Any:
     password = str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "/")))
     user = await authenticate(username, password) if username and password else None
+    client = request.client.host if request.client else ""
     if user is None:
+        await audit.record("login.failed", actor=username[:64], ip=client)
         return Template(
             "pages/login.html",
             context={"next": nxt, "error": "用户名或密码不正确", "username": username},
             status_code=401,
             headers={"Cache-Control": "no-store"},
         )
+    await audit.record("login", actor=user.username, ip=client)
     await renew_session(request)
     request.set_session({SESSION_USER_KEY: user.id, "role": user.role})
     return Redirect(path=nxt, status_code=303)
@@ -73,6 +77,9 @@ async def login(request: Request) -> Any:
 
 @post("/logout", name="logout")
 async def logout(request: Request) -> Redirect:
+    user = await current_user(request)
+    if user is not None:
+        await audit.record("logout", actor=user.username, ip=request.client.host if request.client else "")
     request.clear_session()
     return Redirect(path="/login", status_code=303)
 

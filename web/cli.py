@@ -249,6 +249,21 @@ def cmd_deadlines_sweep(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{_run(go())} case(s) newly past their deadline")
 
 
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
+    """Walk the audit chain; exit 1 naming the first broken link."""
+    from core.audit import verify
+
+    async def go() -> Any:
+        await _prepare(settings)
+        return await verify()
+
+    result = _run(go())
+    if not result.ok:
+        raise CliError(f"audit chain broken at entry #{result.broken_at}: {result.reason} "
+                       f"({result.checked} entries verified before it)")
+    print(f"audit chain intact: {result.checked} entries")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fengqiao", description="Fengqiao (枫桥) people's-mediation platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -267,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    audit_cmd = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(dest="audit_cmd", required=True)
+    audit_cmd.add_parser("verify", help="check every link of the audit chain").set_defaults(func=cmd_audit_verify)
     deadlines = sub.add_parser("deadlines", help="legal-calendar maintenance").add_subparsers(
         dest="deadlines_cmd", required=True)
     deadlines.add_parser("sweep", help="record passed deadlines (serve does this hourly)").set_defaults(

@@ -4,6 +4,7 @@ Channel-specific intake data lives in ``Case.intake`` (JSONB, validated by the c
 anything statistics group by has a real column.
 """
 
+from core.tables.audit import AuditEntry
 from core.tables.cases import (
     Agreement,
     Case,
@@ -19,6 +20,7 @@ from core.tables.org import Organisation, Room, User
 from core.tables.people import MediatorProfile, Recusal, RiskWarning, ScreeningRound, Training, WarningNotice
 
 __all__ = [
+    "AuditEntry",
     "Agreement",
     "Case",
     "CaseClockEntry",
@@ -59,4 +61,5 @@ CORE_TABLES = [
     ScreeningRound,
     RiskWarning,
     WarningNotice,
+    AuditEntry,
 ]
