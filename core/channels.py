@@ -219,7 +219,7 @@ class StatisticDef:
       ``SUM(CASE WHEN c.status = 'settled' THEN 1 ELSE 0 END)``), filtered by period of
       registration and scope; not rolled up, so slow at scale — prefer a counter.
 
-    ``measure`` (core only) stores a counter in a fixed column of the monthly-report rollup instead
+    A channel's counters count only that channel's cases. ``measure`` (core only) stores a counter in a fixed column of the monthly-report rollup instead
     of the per-statistic indicator rollup. ``order`` sorts statistics on pages and exports.
     """
 

@@ -41,6 +41,7 @@ from core.tables import CaseEvent
 __all__ = [
     "Plan",
     "plan_for",
+    "effective_when",
     "period_of",
     "on_registered",
     "on_transitioned",
@@ -92,11 +93,16 @@ def plan_for(reg: Registry) -> Plan:
         plan = Plan(
             wide={k: tuple(v) for k, v in wide.items()},
             narrow={k: tuple(v) for k, v in narrow.items()},
-            checks={s.name: predicate(s.when) for s in reg.statistics.values() if s.counts},
+            checks={s.name: predicate(effective_when(s)) for s in reg.statistics.values() if s.counts},
             status_of={ch: {st.key: st.status.value for st in p.states} for ch, p in reg.protocols.items()},
         )
         reg.extra["statistics.plan"] = plan
     return plan
+
+
+def effective_when(s: StatisticDef) -> tuple[tuple[str, str, Any], ...]:
+    """A channel's counter counts only that channel's cases; core counters count every case."""
+    return s.when if s.channel == "core" else ((("channel", "=", s.channel),) + tuple(s.when))
 
 
 def period_of(when: dt.datetime) -> int:
@@ -322,7 +328,7 @@ def _sum_expr(defs: Iterable[StatisticDef], d: Dialect) -> str:
     terms = []
     for s in defs:
         value = {"people": "c.people_count", "amount": "c.amount_fen"}.get(s.value, "1")
-        terms.append(f"CASE WHEN c.trig = {_lit(s.counts)} AND {to_sql(s.when, d)} THEN {value} ELSE 0 END")
+        terms.append(f"CASE WHEN c.trig = {_lit(s.counts)} AND {to_sql(effective_when(s), d)} THEN {value} ELSE 0 END")
     return "SUM(" + " + ".join(terms) + ")" if terms else "0"
 
 

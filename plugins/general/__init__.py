@@ -8,6 +8,7 @@ from core.channels import Channel
 
 from plugins.general.forms import INTAKE_FORMS
 from plugins.general.protocol import PROTOCOL
+from plugins.general.statistics import STATISTICS
 
 NAME = "general"
 __version__ = "0.1.0"
@@ -35,3 +36,8 @@ def fengqiao_register_intake_forms(settings):
 @hookimpl
 def fengqiao_register_handoff_protocols(settings):
     return [PROTOCOL]
+
+
+@hookimpl
+def fengqiao_register_statistics(settings):
+    return list(STATISTICS)

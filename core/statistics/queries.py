@@ -1,0 +1,253 @@
+"""Scoped reads of the rollups: every query sums a few hundred or thousand rollup rows, never cases.
+
+Scope follows :mod:`core.access`: the rooms a user may see come from :func:`core.access.room_scope`
+(mediator: their room; supervisor: their organisation's rooms; admin: all), and a query reads either
+the rows of one room, or the organisation totals (``room = 0``) of the user's organisation (or of
+every organisation, for an admin). A filter outside the user's scope is ignored, never widened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import clock
+from core.access import UserCtx, room_scope
+from core.channels import StatisticDef
+from core.statistics.tables import MEASURES, Rollup
+from core.tables import Organisation, Room
+
+__all__ = ["StatsFilters", "Scope", "resolve_scope", "month_range", "StatsData", "load_stats", "naive_type_source"]
+
+
+def month_range(first: int, last: int) -> list[int]:
+    """Every ``YYYYMM`` from ``first`` to ``last`` inclusive."""
+    out, y, m = [], first // 100, first % 100
+    while y * 100 + m <= last and len(out) < 1200:
+        out.append(y * 100 + m)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class StatsFilters:
+    """Period (months ``YYYYMM``, inclusive) and the optional organisation, room and channel."""
+
+    period_from: int
+    period_to: int
+    organisation: int | None = None
+    room: int | None = None
+    channel: str = ""
+
+    @classmethod
+    def this_year(cls, today: dt.date | None = None) -> StatsFilters:
+        today = today or clock.today()
+        return cls(period_from=today.year * 100 + 1, period_to=today.year * 100 + today.month)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a query may read: one room's rows, or organisation totals (``organisation`` ``None`` =
+    every organisation), or nothing."""
+
+    level: str  # room | org | none
+    organisation: int | None = None
+    room: int | None = None
+    label: str = ""
+    rooms: tuple[dict[str, Any], ...] = ()
+    """Rooms the user may see (for the filter form)."""
+    organisations: tuple[dict[str, Any], ...] = ()
+    """Organisations the user may choose (admins)."""
+    filters: StatsFilters | None = None
+    """The filters as applied (out-of-scope choices dropped)."""
+
+    def where(self, alias: str = "s", *, dim: str = "ts") -> tuple[str, list[Any]]:
+        """SQL conditions on a rollup table for this scope and the applied filters."""
+        f = self.filters
+        assert f is not None
+        parts, params = [], []
+        if dim:
+            parts.append(f"{alias}.dim = {{}}")
+            params.append(dim)
+        if self.level == "room":
+            parts.append(f"{alias}.room = {{}} AND {alias}.organisation = {{}}")
+            params += [self.room, self.organisation or 0]
+        elif self.level == "org":
+            parts.append(f"{alias}.room = 0" if dim != "med" else f"{alias}.room <> 0")
+            if self.organisation is not None:
+                parts.append(f"{alias}.organisation = {{}}")
+                params.append(self.organisation)
+        else:
+            parts.append("1 = 0")
+        parts.append(f"{alias}.period >= {{}} AND {alias}.period <= {{}}")
+        params += [f.period_from, f.period_to]
+        if f.channel:
+            parts.append(f"{alias}.channel = {{}}")
+            params.append(f.channel)
+        return " AND ".join(parts), params
+
+
+async def resolve_scope(user: UserCtx, filters: StatsFilters) -> Scope:
+    """Apply ``filters`` within what ``user`` may see (rooms from :func:`core.access.room_scope`)."""
+    rooms = tuple(await Room.select(Room.id, Room.name, Room.organisation, Room.channel)
+                  .where(room_scope(user)).order_by(Room.name))
+    by_id = {r["id"]: r for r in rooms}
+    orgs: tuple[dict[str, Any], ...] = ()
+    if user.role == "admin":
+        orgs = tuple(await Organisation.select(Organisation.id, Organisation.name).order_by(Organisation.name))
+    elif user.role == "supervisor" and user.organisation is not None:
+        orgs = tuple(await Organisation.select(Organisation.id, Organisation.name)
+                     .where(Organisation.id == user.organisation))
+    org_ids = {o["id"]: o for o in orgs}
+    room = filters.room if filters.room in by_id else None
+    organisation = filters.organisation if filters.organisation in org_ids and user.role == "admin" else None
+    if room is not None and organisation is not None and by_id[room]["organisation"] != organisation:
+        room = None
+    common = {"rooms": rooms, "organisations": orgs}
+    if room is not None:
+        r = by_id[room]
+        applied = StatsFilters(filters.period_from, filters.period_to, r["organisation"] if user.role == "admin"
+                               else None, room, filters.channel)
+        return Scope("room", r["organisation"], room, r["name"], filters=applied, **common)
+    if user.role == "mediator" and user.room in by_id:
+        r = by_id[user.room]
+        applied = StatsFilters(filters.period_from, filters.period_to, None, None, filters.channel)
+        return Scope("room", r["organisation"], user.room, r["name"], filters=applied, **common)
+    if user.role == "supervisor" and user.organisation is not None:
+        applied = StatsFilters(filters.period_from, filters.period_to, None, None, filters.channel)
+        return Scope("org", user.organisation, None, org_ids.get(user.organisation, {}).get("name", ""),
+                     filters=applied, **common)
+    if user.role == "admin":
+        applied = StatsFilters(filters.period_from, filters.period_to, organisation, None, filters.channel)
+        label = org_ids[organisation]["name"] if organisation is not None else "全部组织"
+        return Scope("org", organisation, None, label, filters=applied, **common)
+    return Scope("none", label="", filters=StatsFilters(filters.period_from, filters.period_to), **common)
+
+
+_SUMS = ", ".join(f"SUM(s.{m}) AS {m}" for m in MEASURES)
+
+
+def _num(row: dict[str, Any]) -> dict[str, int]:
+    return {m: int(row[m] or 0) for m in MEASURES}
+
+
+@dataclass
+class StatsData:
+    """Aggregated numbers for one scope and period (measures keyed by rollup column)."""
+
+    type_source: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
+    trend: dict[int, dict[str, int]] = field(default_factory=dict)
+    channels: dict[str, dict[str, int]] = field(default_factory=dict)
+    units: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    """(organisation or room id, measures): organisations for a province view, rooms for an organisation."""
+    unit_kind: str = ""  # organisation | room | ""
+    mediators: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    indicators: dict[str, int] = field(default_factory=dict)
+    live: dict[str, Any] = field(default_factory=dict)
+
+
+async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    return await Rollup.raw(sql, *params)
+
+
+async def load_stats(scope: Scope, statistics: dict[str, StatisticDef], *, breakdowns: bool = True) -> StatsData:
+    """Everything the statistics page and the exports show, in a handful of small queries."""
+    data = StatsData()
+    where, params = scope.where()
+    for r in await _rows(f"SELECT s.v1, s.v2, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.v1, s.v2", params):
+        data.type_source.append((r["v1"], r["v2"], _num(r)))
+    for r in await _rows(f"SELECT s.period, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.period", params):
+        data.trend[int(r["period"])] = _num(r)
+    if breakdowns:
+        for r in await _rows(f"SELECT s.channel, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.channel",
+                             params):
+            data.channels[r["channel"]] = _num(r)
+        if scope.level == "org":
+            if scope.organisation is None:
+                data.unit_kind = "organisation"
+                sql = f"SELECT s.organisation AS unit, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.organisation"
+                rows = await _rows(sql, params)
+            else:
+                data.unit_kind = "room"
+                w = where.replace("s.room = 0", "s.room <> 0")
+                rows = await _rows(f"SELECT s.room AS unit, {_SUMS} FROM stats_rollup s WHERE {w} GROUP BY s.room",
+                                   params)
+            data.units = [(int(r["unit"]), _num(r)) for r in rows]
+        if scope.level == "room" or scope.organisation is not None:
+            mw, mp = scope.where(dim="med")
+            rows = await _rows(f"SELECT s.v1, {_SUMS} FROM stats_rollup s WHERE {mw} GROUP BY s.v1", mp)
+            data.mediators = sorted(((int(r["v1"]), _num(r)) for r in rows), key=lambda x: -x[1]["settled"])
+    iw, ip = scope.where("s", dim="")
+    for r in await _rows(f"SELECT s.statistic, SUM(s.value) AS value FROM stats_indicator s WHERE {iw} "
+                         "GROUP BY s.statistic", ip):
+        data.indicators[r["statistic"]] = int(r["value"] or 0)
+    live = [s for s in statistics.values() if s.sql]
+    if live:
+        data.live = await _live(scope, live)
+    return data
+
+
+async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
+    """Statistics given as plain SQL aggregates over ``core_case c`` (not rolled up): cases registered
+    in the period, within the scope."""
+    from core.statistics.dialect import current
+
+    f, d = scope.filters, current()
+    assert f is not None
+    parts, params = [f"{d.period('c.registered_at')} >= {{}} AND {d.period('c.registered_at')} <= {{}}"], [
+        f.period_from, f.period_to]
+    if scope.level == "room":
+        parts.append("c.room = {}")
+        params.append(scope.room)
+    elif scope.level == "org" and scope.organisation is not None:
+        parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
+        params.append(scope.organisation)
+    elif scope.level == "none":
+        parts.append("1 = 0")
+    if f.channel:
+        parts.append("c.channel = {}")
+        params.append(f.channel)
+    cols = ", ".join(f"({s.sql}) AS v{i}" for i, s in enumerate(stats))
+    rows = await Rollup.raw(f"SELECT {cols} FROM core_case c WHERE {' AND '.join(parts)}", *params)
+    row = rows[0] if rows else {}
+    return {s.name: row.get(f"v{i}") or 0 for i, s in enumerate(stats)}
+
+
+async def naive_type_source(scope: Scope) -> list[dict[str, Any]]:
+    """The naive way (benchmark baseline): ``GROUP BY`` straight over the case table, by month of
+    registration. Not used by pages."""
+    from core.statistics.dialect import current
+
+    f, d = scope.filters, current()
+    assert f is not None
+    p = d.period("c.registered_at")
+    parts, params = [f"{p} >= {{}} AND {p} <= {{}}"], [f.period_from, f.period_to]
+    if scope.level == "room":
+        parts.append("c.room = {}")
+        params.append(scope.room)
+    elif scope.level == "org" and scope.organisation is not None:
+        parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
+        params.append(scope.organisation)
+    if f.channel:
+        parts.append("c.channel = {}")
+        params.append(f.channel)
+    flags, criminal, group = "CAST(c.risk_flags AS TEXT)", "'\"may_turn_criminal\"'", "'\"group_dispute\"'"
+    return await Rollup.raw(
+        "SELECT c.dispute_type, c.source, COUNT(*) AS registered, "
+        "SUM(CASE WHEN c.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS accepted, "
+        "SUM(CASE WHEN c.outcome LIKE 'settled%' THEN 1 ELSE 0 END) AS settled, "
+        "SUM(CASE WHEN c.outcome = 'settled_oral' THEN 1 ELSE 0 END) AS settled_oral, "
+        "SUM(CASE WHEN c.outcome = 'not_settled' THEN 1 ELSE 0 END) AS not_settled, "
+        "SUM(CASE WHEN c.outcome = 'withdrawn' THEN 1 ELSE 0 END) AS withdrawn, "
+        "SUM(CASE WHEN c.outcome = 'declined' THEN 1 ELSE 0 END) AS declined, "
+        f"SUM(CASE WHEN c.outcome LIKE 'settled%' THEN COALESCE({d.fen('a.amount')}, 0) ELSE 0 END) AS amount_fen, "
+        f"SUM(CASE WHEN c.outcome LIKE 'settled%' AND {d.contains(flags, criminal)} "
+        "THEN c.people_count ELSE 0 END) AS criminal_people, "
+        f"SUM(CASE WHEN c.outcome LIKE 'settled%' AND {d.contains(flags, group)} "
+        "THEN c.people_count ELSE 0 END) AS petition_people, "
+        "SUM(CASE WHEN a.fulfilment = 'performed' THEN 1 ELSE 0 END) AS performed "
+        'FROM core_case c LEFT JOIN core_agreement a ON a."case" = c.id '
+        f"WHERE {' AND '.join(parts)} GROUP BY c.dispute_type, c.source",
+        *params,
+    )
