@@ -28,6 +28,7 @@ from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
 from web.controllers.meta import health, plugins_page
 from web.controllers.org import OrgController
+from web.security import add_security_headers
 from web.sessions import RenewingSessionConfig
 from web.state import AppState
 from web.templating import template_config
@@ -157,6 +158,7 @@ def create_app(
             exclude=["/api/"],
         ),
         stores={"sessions": FileStore(sessions_dir)},
+        before_send=[add_security_headers],
         exception_handlers={HTTPException: _error_handler, NotFoundException: _error_handler,
                             PermissionDeniedException: _error_handler, Exception: _error_handler},
         logging_config=LoggingConfig(log_exceptions="never"),  # _error_handler logs 5xx

@@ -12,9 +12,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from core import audit
+from core import audit, clock
 from core.access import UserCtx
 from core.users import authenticate, get_user
+from web.security import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, login_throttled
 from web.sessions import renew_session
 
 __all__ = ["current_user", "requires_login", "login_page", "login", "logout", "SESSION_USER_KEY"]
@@ -29,10 +30,24 @@ async def current_user(connection: ASGIConnection) -> UserCtx | None:
     user = None
     session = connection.scope.get("session") or {}
     uid = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
-    if isinstance(uid, int):
+    if isinstance(uid, int) and _session_alive(session):
         user = await get_user(uid)
+        session["seen"] = clock.now().timestamp()  # sliding idle timeout
     connection.state["fq_user"] = user
     return user
+
+
+def _session_alive(session: dict[str, Any]) -> bool:
+    """Idle (30 min) and absolute (12 h) timeouts; an expired session is emptied server-side."""
+    now = clock.now().timestamp()
+    issued, seen = session.get("iat"), session.get("seen")
+    if not isinstance(issued, int | float) or not isinstance(seen, int | float):
+        session.clear()
+        return False
+    if now - seen > IDLE_TIMEOUT.total_seconds() or now - issued > ABSOLUTE_TIMEOUT.total_seconds():
+        session.clear()
+        return False
+    return True
 
 
 async def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -59,8 +74,16 @@ async def login(request: Request) -> Any:
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "/")))
-    user = await authenticate(username, password) if username and password else None
     client = request.client.host if request.client else ""
+    if username and await login_throttled(username[:64], client):
+        await audit.record("login.throttled", actor=username[:64], ip=client)
+        return Template(
+            "pages/login.html",
+            context={"next": nxt, "error": "登录失败次数过多，请 15 分钟后再试", "username": username},
+            status_code=429,
+            headers={"Cache-Control": "no-store", "Retry-After": "900"},
+        )
+    user = await authenticate(username, password) if username and password else None
     if user is None:
         await audit.record("login.failed", actor=username[:64], ip=client)
         return Template(
@@ -71,7 +94,8 @@ async def login(request: Request) -> Any:
         )
     await audit.record("login", actor=user.username, ip=client)
     await renew_session(request)
-    request.set_session({SESSION_USER_KEY: user.id, "role": user.role})
+    now = clock.now().timestamp()
+    request.set_session({SESSION_USER_KEY: user.id, "role": user.role, "iat": now, "seen": now})
     return Redirect(path=nxt, status_code=303)
 
 
