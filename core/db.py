@@ -36,11 +36,12 @@ def all_tables() -> list[type[Table]]:
     """Core tables, the handoff app's tables, the migrations table and any tables registered by plugin apps."""
     from piccolo.apps.migrations.tables import Migration
 
+    from core.documents.tables import DOCUMENTS_TABLES
     from core.handoff.tables import HANDOFF_TABLES
     from core.statistics.tables import STATS_TABLES
     from core.tables import CORE_TABLES
 
-    return [*CORE_TABLES, *HANDOFF_TABLES, *STATS_TABLES, Migration, *_extra_tables]
+    return [*CORE_TABLES, *HANDOFF_TABLES, *DOCUMENTS_TABLES, *STATS_TABLES, Migration, *_extra_tables]
 
 
 def register_tables(tables: Iterable[type[Table]]) -> None:

@@ -11,7 +11,7 @@ from core.settings import load_settings
 DB = None  # set below or by core.db.configure
 
 APP_REGISTRY = AppRegistry(apps=["core.tables.piccolo_app", "core.handoff.piccolo_app",
-                                    "core.statistics.piccolo_app"])
+                                    "core.documents.piccolo_app", "core.statistics.piccolo_app"])
 
 
 def _init() -> None:
