@@ -432,6 +432,10 @@ async def save_agreement(reg: Registry, case_id: int, user: UserCtx, agreement: 
     async with write_transaction():
         case = await load_case(case_id, user, for_update=True)
         _require_status(case, {CoreStatus.IN_MEDIATION}, "记录调解协议")
+        if agreement.signed_by_parties or agreement.signed_by_mediator or agreement.sealed:
+            from core.documents.validator import check_before_signing  # the agreement validator
+
+            await check_before_signing(reg, case, agreement)  # FormErrors while content is incomplete
         now = clock.now()
         values = {
             k: ("" if v is None and not getattr(Agreement, k)._meta.null else v)

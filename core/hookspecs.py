@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from core.channels import Channel, HandoffProtocol, IntakeForm, StatisticDef
     from core.deadlines import DeadlineRule
+    from core.documents.model import AgreementRequirement, DocumentDef
     from core.registry import Registry
     from core.settings import Settings
 
@@ -145,4 +146,40 @@ def fengqiao_case_transitioned(event: dict[str, Any], registry: Registry) -> Any
         "to_state", "status", "partner_event", "data", "event_id", "partner_id", "external_id"}``.
     :param registry: the running deployment's :class:`core.registry.Registry`.
     :return: ``None`` or an awaitable resolving to ``None``.
+    """
+
+
+@hookspec
+def fengqiao_register_documents(settings: Settings) -> list[DocumentDef]:
+    """Register the documents (文书) this plugin produces for cases, as data.
+
+    Called once at start-up. Each document has a key, a title, a layout (or a ``.docx`` template of
+    the plugin's own), the channels, intake kinds and dispute types it applies to, the 卷宗 item it
+    belongs to, whether the case file must hold it before archiving, and optionally a context builder
+    and an availability predicate. The core registers the standard people's-mediation documents
+    through the built-in ``documents`` plugin.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.documents.model.DocumentDef`. A key registered by two plugins
+        is a start-up error naming both; a document naming an uninstalled channel is refused; documents
+        of disabled channels are dropped. A document marked ``required_for_archive`` must be enforced
+        by the archive transition of every channel it applies to
+        (``core.documents.guards.require_case_file(extra=…)``), else start-up fails.
+    """
+
+
+@hookspec
+def fengqiao_register_agreement_requirements(settings: Settings) -> list[AgreementRequirement]:
+    """Register items a channel's agreements must contain before they may be marked signed.
+
+    Called once at start-up. The core's own rules (人民调解法 第二十九条: parties, facts and
+    responsibilities, terms, manner and time of performance; no vague wording; 电子签名法 第三条) always
+    apply; channels add theirs (police, procuratorate and traffic agreements differ). Each requirement's
+    ``check`` receives a :class:`core.documents.model.AgreementCheck` and returns ``None`` or the
+    refusal message; build common ones with ``core.documents.model.must_mention`` and
+    ``intake_field_required``.
+
+    :param settings: the deployment settings.
+    :return: a list of :class:`core.documents.model.AgreementRequirement`; keys must be unique and the
+        channels they name installed.
     """

@@ -37,6 +37,7 @@ log = logging.getLogger("fengqiao.plugins")
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.builtin",
+    "core.documents",
     "core.handoff",
     "core.statistics",
     "plugins.general",

@@ -33,6 +33,10 @@ class Registry:
     codes: CodeLists
     deadline_rules: dict[str, DeadlineRule]
     calendar: WorkCalendar
+    documents: dict[str, Any] = field(default_factory=dict)
+    """document key → :class:`core.documents.model.DocumentDef` (enabled channels only)."""
+    agreement_requirements: dict[str, Any] = field(default_factory=dict)
+    """key → :class:`core.documents.model.AgreementRequirement` (enabled channels only)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def channel(self, key: str) -> Channel | None:
@@ -46,6 +50,10 @@ class Registry:
 
     def protocol(self, channel: str) -> HandoffProtocol:
         return self.protocols[channel]
+
+    def documents_for(self, case: dict[str, Any]) -> list[Any]:
+        """The registered documents that apply to ``case``, in display order."""
+        return sorted((d for d in self.documents.values() if d.applies_to(case)), key=lambda d: (d.order, d.key))
 
 
 def _collect(pm: pluggy.PluginManager, hook: str, settings: Settings) -> list[tuple[str, Any]]:
@@ -131,6 +139,15 @@ def build_registry(
         lambda s: s.name,
         "statistic",
     )
+    from core.documents.registration import check_documents
+
+    documents, requirements = check_documents(
+        _unique(_collect(pm, "fengqiao_register_documents", settings), lambda d: d.key, "document"),
+        _unique(_collect(pm, "fengqiao_register_agreement_requirements", settings), lambda r: r.key,
+                "agreement requirement"),
+        installed=installed,
+        protocols={k: v for k, (_, v) in protocols.items()},
+    )
     return Registry(
         settings=settings,
         pm=pm,
@@ -142,5 +159,7 @@ def build_registry(
         codes=load_code_lists(settings.raw.get("codes")),
         deadline_rules=effective_rules,
         calendar=calendar,
+        documents=documents,
+        agreement_requirements=requirements,
     )
 

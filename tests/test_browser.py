@@ -254,6 +254,22 @@ def record_agreement(page: Any, *, signed: bool) -> None:
     form.get_by_role("button", name="保存调解协议").click()
 
 
+def record_identity_on_file(page: Any) -> None:
+    """On the case's 卷宗 page, record the parties' identity documents as on file."""
+    from playwright.sync_api import expect
+
+    tab = page.context.new_page()
+    tab.goto(CASE_URL.search(page.url).group(0) + "/file")  # type: ignore[union-attr]
+    row = tab.locator("#item-identity")
+    expect(row).to_contain_text("缺")
+    row.locator("summary", has_text="登记附卷").click()
+    row.locator("[name=note]").fill("双方身份证复印件")
+    row.get_by_role("button", name="确认附卷").click()
+    expect(tab.locator("#item-identity")).to_contain_text("已附卷")
+    expect(tab.locator("#index")).to_contain_text("必备材料齐全")
+    tab.close()
+
+
 def walk_case_to_archive(page: Any, artifacts: Path, tag: str, *, htmx: bool, check: Any = lambda: None) -> None:
     """accept → start → session → [unsigned agreement, settle refused] → signed agreement → settle → close
     → archive, asserting the status badge after each step.
@@ -302,6 +318,9 @@ def walk_case_to_archive(page: Any, artifacts: Path, tag: str, *, htmx: bool, ch
     expect(status_badge(page)).to_have_text("已结案")
     check()
 
+    # 卷宗 item 3 (当事人身份证明) is paper the mediator records as on file before archiving; done in a
+    # second tab so that the htmx test's case page is never reloaded
+    record_identity_on_file(page)
     click_transition(page, "归档")
     expect(status_badge(page)).to_have_text("已归档")
     expect(body.locator("section.actions")).to_have_count(0)
@@ -339,7 +358,8 @@ def test_full_case_path_with_javascript(new_page: Any, artifacts: Path) -> None:
     # the swapped state is the stored state: a full reload shows the same
     page.reload()
     expect(status_badge(page)).to_have_text("已归档")
-    expect(page.locator("ol.timeline li")).to_have_count(9)  # registered … archived, incl. 2 agreement saves
+    expect(page.locator("ol.timeline li")).to_have_count(10)  # registered … archived, incl. 2 agreement saves
+    #                                                         and the identity documents put on file
     assert f"/cases/{case_id}" in page.url
 
 

@@ -472,7 +472,7 @@ def test_plugins_lists_builtin_and_general(tmp_path: Path) -> None:
     assert_ok(res)
     lines = res.stdout.splitlines()
     names = [line.split()[0] for line in lines if line and not line.startswith(" ") and not line.startswith("channels:")]
-    assert names == ["builtin", "general", "handoff"]
+    assert names == ["builtin", "documents", "general", "handoff", "statistics"]
     general = next(i for i, line in enumerate(lines) if line.startswith("general"))
     assert lines[general].split()[1:] == ["0.1.0", "plugins.general"]
     general_hooks = lines[general + 1].strip()

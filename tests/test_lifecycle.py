@@ -7,6 +7,7 @@ import pytest
 
 from core import clock
 from core.cases import NotFound, Refused, apply_transition, record_session, save_agreement
+from core.documents.casefile import record_item
 from core.forms import FormErrors
 from core.lifecycle import ALLOWED, CoreStatus
 from core.records import AgreementIn, SessionIn
@@ -20,6 +21,7 @@ def _session():
 
 def _signed(**kw):
     base = dict(form="written", facts="事实", terms="赔偿500元", performance_method="现金",
+                performance_deadline=dt.date(2026, 11, 30),
                 signed_by_parties=True, signed_by_mediator=True, sealed=True, signed_on=dt.date(2026, 11, 20))
     return AgreementIn(**{**base, **kw})
 
@@ -46,6 +48,7 @@ def test_full_path_and_events(registry, world, make_case, arun):
     arun(apply_transition(registry, case["id"], "start_mediation", user))
     arun(record_session(registry, case["id"], user, _session()))
     arun(save_agreement(registry, case["id"], user, _signed()))
+    arun(record_item(case["id"], user, "identity"))  # the paper identity proof is on file (卷宗 item 3)
     event = arun(apply_transition(registry, case["id"], "settle", user))
     assert event["data"]["agreement"]["terms"] == "赔偿500元"
     arun(apply_transition(registry, case["id"], "close", user))

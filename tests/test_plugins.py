@@ -86,7 +86,7 @@ def test_default_plugins_load_with_versions_and_hooks(base_settings):
     assert set(reg.channels) == {"general"}
     assert reg.owners["general"] == "general"
     infos = {i.name: i for i in plugin_infos(reg.pm)}
-    assert set(infos) == {"builtin", "general", "handoff", "statistics"}
+    assert set(infos) == {"builtin", "documents", "general", "handoff", "statistics"}
     assert "fengqiao_register_channels" in infos["general"].hooks
     assert "fengqiao_register_deadline_rules" in infos["builtin"].hooks
     assert infos["general"].version == "0.1.0"

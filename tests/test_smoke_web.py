@@ -45,10 +45,12 @@ def test_walk_in_case_full_path_without_javascript(client, world, login, csrf, a
                                          "signed_on": "2026-11-20"})
     step(f"/cases/{case_id}/transitions/settle")
     step(f"/cases/{case_id}/transitions/close")
+    step(f"/cases/{case_id}/file/items", {"item": "identity", "note": "身份证复印件"})  # 卷宗 item 3 on file
     step(f"/cases/{case_id}/transitions/archive")
     row = arun(Case.select(Case.status, Case.outcome).where(Case.id == case_id).first())
     assert row == {"status": "archived", "outcome": "settled_written"}
     types = [e["type"] for e in arun(CaseEvent.select(CaseEvent.type).where(CaseEvent.case == case_id).order_by(CaseEvent.id))]
     assert types == ["case.registered", "case.accepted", "case.mediation_started", "case.session_recorded",
-                     "case.agreement_saved", "case.settled", "case.closed", "case.archived"]
+                     "case.agreement_saved", "case.settled", "case.closed", "documents.item_recorded",
+                     "case.archived"]
     assert room_a["room_id"] == "room-a"

@@ -1,6 +1,7 @@
 """The general channel's protocol: exactly the core case lifecycle."""
 
 from core.channels import HandoffProtocol, ProtocolState, Transition
+from core.documents.guards import require_case_file
 from core.lifecycle import CoreStatus as S
 from core.protocol_kit import (
     DeclineForm,
@@ -26,7 +27,8 @@ TRANSITIONS = (
                "case.withdrawn", form=WithdrawForm, partner_event=True),
     Transition("close", ("settled", "not_settled", "withdrawn", "declined"), "closed", "结案", "case.closed",
                style="primary", partner_event=True),
-    Transition("archive", ("closed",), "archived", "归档", "case.archived", style="primary"),
+    Transition("archive", ("closed",), "archived", "归档", "case.archived", guards=(require_case_file(),),
+               style="primary"),
 )
 
 PROTOCOL = HandoffProtocol(channel="general", initial="registered", states=STATES, transitions=TRANSITIONS)

@@ -1,0 +1,69 @@
+"""What the system knows about a case's file: loaded once, read by the 卷宗 index, the archive guard
+and the archive manifest (no registry needed, so protocol guards can use it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.documents.tables import FileItem, SignatureRecord
+from core.tables import Agreement, CaseParty, FollowUp, MediationSession
+
+__all__ = ["FileFacts", "load_facts"]
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """A case and what is recorded on it."""
+
+    case: Mapping[str, Any]
+    parties: tuple[Mapping[str, Any], ...] = ()
+    """``role``, ``kind``, ``name``, ``id_number_masked``, ``credit_code``, ``address`` …"""
+    sessions: int = 0
+    agreement: Mapping[str, Any] | None = None
+    followups_done: int = 0
+    recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Items recorded as on file, by item key."""
+    signatures: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        return str(self.case.get("outcome", "")).startswith("settled")
+
+    @property
+    def accepted(self) -> bool:
+        return self.case.get("accepted_at") is not None
+
+    def has_wet_signature(self) -> bool:
+        return any(s["method"] == "wet" for s in self.signatures)
+
+
+async def load_facts(case: Mapping[str, Any]) -> FileFacts:
+    """Load the facts of ``case`` (a row already scope-checked by the caller)."""
+    case_id = case["id"]
+    parties = await CaseParty.select(
+        CaseParty.role,
+        CaseParty.party.kind.as_alias("kind"),
+        CaseParty.party.name.as_alias("name"),
+        CaseParty.party.gender.as_alias("gender"),
+        CaseParty.party.ethnicity.as_alias("ethnicity"),
+        CaseParty.party.id_number_masked.as_alias("id_number_masked"),
+        CaseParty.party.phone_masked.as_alias("phone_masked"),
+        CaseParty.party.credit_code.as_alias("credit_code"),
+        CaseParty.party.address.as_alias("address"),
+    ).where(CaseParty.case == case_id).order_by(CaseParty.id)
+    sessions = await MediationSession.count().where(MediationSession.case == case_id)
+    agreement = await Agreement.select().where(Agreement.case == case_id).first()
+    followups = await FollowUp.count().where((FollowUp.case == case_id) & FollowUp.done_on.is_not_null())
+    items = await FileItem.select().where(FileItem.case == case_id).order_by(FileItem.id)
+    signatures = await SignatureRecord.select().where(SignatureRecord.case == case_id).order_by(SignatureRecord.id)
+    return FileFacts(
+        case=case,
+        parties=tuple(parties),
+        sessions=sessions,
+        agreement=agreement,
+        followups_done=followups,
+        recorded={row["item"]: row for row in items},
+        signatures=tuple(signatures),
+    )
