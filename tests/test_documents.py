@@ -168,7 +168,9 @@ def test_print_pages_docx_and_pdf_over_http(client, world, make_case, registry, 
         assert resp.headers["content-type"].startswith("text/html")
         assert "@media print" in resp.text and "size: A4" in resp.text
         assert next(d.title for d in CORE_DOCUMENTS if d.key == key).split("（")[0] in resp.text
-        assert "<script>alert" not in resp.text
+        assert "<script>alert" not in resp.text and "onclick" not in resp.text  # the CSP allows no inline script
+    js = client.get("/-/documents/print.js")
+    assert js.status_code == 200 and "window.print()" in js.text and "javascript" in js.headers["content-type"]
     page = client.get(f"/cases/{case['id']}/documents/agreement").text
     assert "人民币1,200.50元" in page and ID_MASKED in page and ID_FULL not in page
     assert client.get(f"/cases/{case['id']}/documents/oral_register").status_code == 409
@@ -386,6 +388,7 @@ def test_archive_refused_until_identity_on_file_then_sealed(client, registry, wo
     assert arun(verify(case["id"])).ok
     page = client.get(f"/cases/{case['id']}/file").text
     assert record["sha256"] in page and "校验通过" in page and "登记附卷" not in page
+    assert record["sha256"][:16] in client.get(f"/cases/{case['id']}").text  # the case page panel
 
     # the sealed file cannot change: no more items, no signatures, and the database refuses edits
     with pytest.raises(Refused, match="已归档"):

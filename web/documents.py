@@ -32,6 +32,7 @@ from core.documents.model import DocumentDef
 from core.documents.policy import current as current_policy
 from core.documents.policy import policy_from_settings
 from core.documents.signing import WetSignatureIn, record_signature
+from core.documents.tables import ArchiveRecord
 from core.documents.validator import ESIGN_CITATION, agreement_findings, needs_wet_signature
 from core.forms import FormErrors, validate_form
 from core.plugins import await_me_maybe
@@ -233,7 +234,16 @@ class ItemIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return []
 
 
-ROUTES = [DocumentsController]
+PRINT_JS = 'document.getElementById("print-button").addEventListener("click", function () { window.print(); });\n'
+"""The print button's script, served from our origin (the CSP allows no inline script)."""
+
+
+@get("/-/documents/print.js", name="documents_print_js", sync_to_thread=False, include_in_schema=False)
+def print_js() -> Response:
+    return Response(PRINT_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
+
+
+ROUTES = [DocumentsController, print_js]
 
 
 # --------------------------------------------------------------------------- the case-page panel
@@ -271,6 +281,9 @@ async def case_panel(case: Mapping[str, Any], user: Mapping[str, Any]) -> dict[s
                  state="已登记书面签署记录。" if recorded else "尚未登记书面签署记录。"))
     status = (Markup("缺少必备材料：{names}").format(names="；".join(f"{e.no}. {e.title}" for e in missing))
               if missing else Markup("必备材料齐全"))
+    sealed = await ArchiveRecord.select(ArchiveRecord.sha256).where(ArchiveRecord.case == cid).first()
+    if sealed:
+        status = Markup("已归档，卷宗校验码 <code>{short}…</code>").format(short=sealed["sha256"][:16])
     parts.append(Markup('<p class="file-status">卷宗：{present}/{total} 项已附卷；{status}。'
                         '<a href="/cases/{cid}/file">管理卷宗材料、生成全部文书</a></p>').format(
         present=present, total=len(entries), status=status, cid=cid))

@@ -131,7 +131,7 @@ class IndexEntry:
 
     @property
     def status_label(self) -> str:
-        return {"present": "已附卷", "missing": "缺", "optional": "视情况", "not_applicable": "不适用"}[self.status]
+        return {"present": "已附卷", "missing": "缺", "optional": "无", "not_applicable": "不适用"}[self.status]
 
     @property
     def requirement_label(self) -> str:
