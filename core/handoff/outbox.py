@@ -21,6 +21,7 @@ on ``webhook-id``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -329,7 +330,8 @@ class OutboxWorker:
     """Claims and delivers due events until stopped. Run several (in one process or many) freely.
 
     ``await worker.run()`` in a task; ``worker.stop()`` asks it to finish the deliveries in flight
-    and return.
+    and return. Outcomes are written in batches, one transaction each (a delivered event whose
+    outcome a killed worker never wrote is delivered again when its lease expires).
     """
 
     def __init__(self, cipher: FieldCipher, cfg: OutboxConfig | None = None, *, name: str | None = None,
@@ -340,8 +342,12 @@ class OutboxWorker:
         self.transport = transport
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._flush: asyncio.Event | None = None
         self._stopping = False
+        self._closing = False
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._outcomes: list[tuple[dict[str, Any], DeliveryResult, str]] = []
+        self._unrecorded = 0
         self._claims = 0
         self.delivered = 0
         self.failed_attempts = 0
@@ -354,8 +360,9 @@ class OutboxWorker:
         self._stopping = True
         self.wake()
 
-    def with_config(self, **changes: Any) -> OutboxWorker:
-        return OutboxWorker(self.cipher, replace(self.cfg, **changes), name=self.name, transport=self.transport)
+    @property
+    def idle(self) -> bool:
+        return not self._inflight and not self._unrecorded
 
     async def _sleep(self) -> None:
         assert self._wake is not None
@@ -367,37 +374,75 @@ class OutboxWorker:
     async def _deliver(self, client: httpx.AsyncClient, row: dict[str, Any], token: str) -> None:
         try:
             result = await deliver(client, row, self.cipher, self.cfg.timeout)
-            for attempt in range(5):  # the outcome must be written; a busy database is retried
-                try:
-                    status = await record(row, result, token, self.cfg)
-                    break
-                except Exception:
-                    if attempt == 4:
-                        raise
-                    await asyncio.sleep(0.2 * (attempt + 1))
+            self._unrecorded += 1
+            self._outcomes.append((row, result, token))
+            assert self._flush is not None
+            self._flush.set()
+        except Exception:  # the lease expires and another attempt follows
+            log.exception("delivering event %s failed unexpectedly", row.get("event_id"))
+        finally:
+            # free the slot before waking the loop (a done-callback would run too late)
+            self._inflight.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self.wake()
+
+    async def _write_outcomes(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        for attempt in range(6):  # the outcomes must be written; a busy database is retried
+            try:
+                async with write_transaction():
+                    statuses = [await record(row, result, token, self.cfg) for row, result, token in batch]
+                break
+            except Exception:
+                if attempt == 5:
+                    self._unrecorded -= len(batch)
+                    log.exception("writing %d delivery outcomes failed; their leases will expire", len(batch))
+                    return
+                await asyncio.sleep(0.2 * (attempt + 1))
+        self._unrecorded -= len(batch)
+        for (row, result, _), status in zip(batch, statuses):
             if status == "delivered":
                 self.delivered += 1
             else:
                 self.failed_attempts += 1
                 log.info("event %s: %s (%s)", row["event_id"], status, result.error)
-        except Exception:  # the lease expires and another attempt follows
-            log.exception("delivering event %s failed unexpectedly", row.get("event_id"))
-        finally:
-            self.wake()
+        self.wake()  # the next event of each delivered case is due now
+
+    async def _flusher(self) -> None:
+        """Write outcomes as they come; never cancelled mid-transaction (see :meth:`run`)."""
+        assert self._flush is not None
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            await self._write_outcomes()
+            if self._closing and not self._outcomes:
+                return
 
     async def run(self, *, until_idle: bool = False) -> None:
         """Deliver until :meth:`stop` (or, with ``until_idle``, until nothing is due or in flight)."""
         self.loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
         httpx_log = logging.getLogger("httpx")
         if httpx_log.level == logging.NOTSET:  # one INFO line per delivery is noise; failures are logged here
             httpx_log.setLevel(logging.WARNING)
         _WORKERS.add(self)
-        limits = httpx.Limits(max_connections=max(self.cfg.concurrency, 1) * 2,
-                              max_keepalive_connections=max(self.cfg.concurrency, 1))
+        flusher = asyncio.create_task(self._flusher())
+        # Several small connection pools rather than one big one: httpcore checks every pooled
+        # connection on every request, so a 32-connection pool costs ~4x the CPU of 8 pools of 4.
+        per_pool = 4
+        pools = [
+            httpx.AsyncClient(timeout=self.cfg.timeout, transport=self.transport, follow_redirects=False,
+                              trust_env=False, limits=httpx.Limits(max_connections=per_pool,
+                                                                   max_keepalive_connections=per_pool))
+            for _ in range(max(1, -(-self.cfg.concurrency // per_pool)))
+        ]
         try:
-            async with httpx.AsyncClient(timeout=self.cfg.timeout, limits=limits, transport=self.transport,
-                                         follow_redirects=False, trust_env=False) as client:
+            async with contextlib.AsyncExitStack() as stack:
+                for pool in pools:
+                    await stack.enter_async_context(pool)
+                turn = 0
                 while not self._stopping:
                     self._wake.clear()
                     free = self.cfg.concurrency - len(self._inflight)
@@ -410,10 +455,10 @@ class OutboxWorker:
                         except Exception:
                             log.exception("claiming outbox events failed; retrying")
                         for row in rows:
-                            task = asyncio.create_task(self._deliver(client, row, token))
+                            turn += 1
+                            task = asyncio.create_task(self._deliver(pools[turn % len(pools)], row, token))
                             self._inflight.add(task)
-                            task.add_done_callback(self._inflight.discard)
-                    if until_idle and not rows and not self._inflight:
+                    if until_idle and not rows and self.idle:
                         return
                     if free <= 0 or len(rows) < free:
                         await self._sleep()
@@ -422,4 +467,11 @@ class OutboxWorker:
         finally:
             for task in list(self._inflight):
                 task.cancel()
+            # let the flusher write what was delivered before the stop, then end on its own
+            self._closing = True
+            self._flush.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(flusher), timeout=30)
+            except Exception:  # pragma: no cover - the leases expire instead
+                log.exception("final write of delivery outcomes failed")
             _WORKERS.discard(self)

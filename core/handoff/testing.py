@@ -60,6 +60,12 @@ class Delivery:
     body: dict[str, Any] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 256  # the default listen backlog (5) refuses bursts of new connections
+
+
 class PartnerServer:
     """A partner's callback endpoint over real HTTP.
 
@@ -75,6 +81,7 @@ class PartnerServer:
         self.delay = 0.0
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -112,6 +119,7 @@ class PartnerServer:
                         timestamp=headers.get("webhook-timestamp", ""),
                         signature=headers.get("webhook-signature", ""), raw=raw, verified=verified,
                         status=status, received_at=time.monotonic(), body=body or _loads(raw)))
+                    server._arrived.notify_all()
                 payload = b'{"ok":true}' if 200 <= status < 300 else b'{"ok":false}'
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -123,16 +131,14 @@ class PartnerServer:
 
     def start(self) -> PartnerServer:
         """Listen (again) on the same port."""
-        ThreadingHTTPServer.allow_reuse_address = True
         for _ in range(100):
             try:
-                self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+                self._httpd = _Server(("127.0.0.1", self.port), self._handler())
                 break
             except OSError:
                 time.sleep(0.05)
         else:
             raise RuntimeError(f"port {self.port} stays busy")
-        self._httpd.daemon_threads = True
         # a sender killed mid-request (the fault tests do that) is not an error of the partner
         self._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -165,6 +171,19 @@ class PartnerServer:
     def accepted(self, path: str | None = None) -> list[Delivery]:
         """Verified deliveries that were answered 2xx, in arrival order."""
         return [d for d in self.snapshot() if d.verified and 200 <= d.status < 300 and (path is None or d.path == path)]
+
+    def wait_for(self, predicate: Callable[[list[Delivery]], Any], timeout: float = 10.0) -> Any:
+        """Block until ``predicate(deliveries)`` is truthy (re-checked on every arrival)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                value = predicate(self.deliveries)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout:g} s waiting for deliveries")
+                self._arrived.wait(left)
 
     def unique_ids(self, path: str | None = None) -> list[str]:
         """Distinct ``webhook-id`` values accepted, in order of first arrival."""
