@@ -34,6 +34,7 @@ __all__ = [
     "assign_mediator",
     "suggest_mediators",
     "mediators_in_scope",
+    "mediator_in_scope",
 ]
 
 FULL_TIME_TARGET = Decimal("0.20")
@@ -86,7 +87,7 @@ def certificate_problem(profile: dict[str, Any] | None, on: dt.date | None = Non
     return None
 
 
-async def _scoped_mediator(actor: UserCtx, user_id: int) -> dict[str, Any]:
+async def mediator_in_scope(actor: UserCtx, user_id: int) -> dict[str, Any]:
     """A mediator user inside the actor's scope, else :class:`NotFound`."""
     rooms = [r["id"] for r in await Room.select(Room.id).where(room_scope(actor))]
     row = await User.select().where(User.id == user_id, User.role == "mediator").first()
@@ -97,9 +98,9 @@ async def _scoped_mediator(actor: UserCtx, user_id: int) -> dict[str, Any]:
 
 async def save_profile(actor: UserCtx, user_id: int, data: ProfileIn, codes: Any) -> None:
     """Create or update a mediator's registry entry (supervisors of the organisation, admins)."""
+    await mediator_in_scope(actor, user_id)  # out of scope → 404 before any role check
     if actor.role not in {"supervisor", "admin"}:
         raise Refused("只有督导或管理员可以维护调解员名册")
-    await _scoped_mediator(actor, user_id)
     unknown = [c for c in data.specialities if not codes.has("dispute_type", c)]
     if unknown:
         from core.forms import FormErrors
@@ -123,9 +124,9 @@ async def save_profile(actor: UserCtx, user_id: int, data: ProfileIn, codes: Any
 
 
 async def add_training(actor: UserCtx, user_id: int, data: TrainingIn) -> None:
+    await mediator_in_scope(actor, user_id)
     if actor.role not in {"supervisor", "admin"}:
         raise Refused("只有督导或管理员可以登记培训")
-    await _scoped_mediator(actor, user_id)
     await Training.insert(Training(user=user_id, held_on=data.held_on, course=data.course, hours=data.hours,
                                    organiser=data.organiser or "", created_at=clock.now()))
 

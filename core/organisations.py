@@ -26,6 +26,7 @@ __all__ = [
     "SCREENING_INTERVALS",
     "FilingIn",
     "ScreeningIn",
+    "org_in_scope",
     "organisations_in_scope",
     "save_filing",
     "record_screening",
@@ -91,7 +92,7 @@ async def organisations_in_scope(actor: UserCtx) -> list[dict[str, Any]]:
                                                                                           ).output(load_json=True)
 
 
-async def _org_in_scope(actor: UserCtx, org_id: int) -> dict[str, Any]:
+async def org_in_scope(actor: UserCtx, org_id: int) -> dict[str, Any]:
     org = next((o for o in await organisations_in_scope(actor) if o["id"] == org_id), None)
     if org is None:
         raise NotFound("调解组织不存在或无权查看")
@@ -99,9 +100,9 @@ async def _org_in_scope(actor: UserCtx, org_id: int) -> dict[str, Any]:
 
 
 async def save_filing(actor: UserCtx, org_id: int, data: FilingIn) -> None:
+    await org_in_scope(actor, org_id)  # out of scope → 404 before any role check (no existence leak)
     if actor.role not in {"supervisor", "admin"}:
         raise Refused("只有督导或管理员可以维护组织名册")
-    await _org_in_scope(actor, org_id)
     await Organisation.update({
         Organisation.filing_no: data.filing_no or "", Organisation.filed_on: data.filed_on,
         Organisation.checklist: msgspec.json.encode({k: k in data.checklist for k in CHECKLIST_KEYS}).decode(),
@@ -109,7 +110,7 @@ async def save_filing(actor: UserCtx, org_id: int, data: FilingIn) -> None:
 
 
 async def record_screening(actor: UserCtx, org_id: int, data: ScreeningIn, room_id: int | None = None) -> None:
-    await _org_in_scope(actor, org_id)
+    await org_in_scope(actor, org_id)
     await ScreeningRound.insert(ScreeningRound(
         organisation=org_id, room=room_id, level=data.level, conducted_on=data.conducted_on,
         disputes_found=data.disputes_found, risks_found=data.risks_found, findings=data.findings,

@@ -189,6 +189,7 @@ class CaseController(Controller):
         reg = app_state(request).registry
         form = form_items(await request.form())
         try:
+            await engine.load_case(case_id, user)  # out of scope → 404 before any validation
             result = await action(user, reg, form)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc

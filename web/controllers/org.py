@@ -69,6 +69,7 @@ class OrgController(Controller):
         user: UserCtx = await current_user(request)
         form = form_items(await request.form())
         try:
+            await people.mediator_in_scope(user, user_id)  # 404 before anything else
             await action(user, form)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
@@ -95,6 +96,7 @@ class OrgController(Controller):
         user: UserCtx = await current_user(request)
         form = form_items(await request.form())
         try:
+            await orgs.org_in_scope(user, org_id)  # 404 before anything else
             await action(user, form)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc

@@ -1,0 +1,128 @@
+"""Every route × every role × own/other object: the expected status.
+
+The routes come from the app itself, so a new route cannot escape this test: a path parameter the
+test does not know how to fill makes it fail until the author decides what "own" and "other" mean.
+
+Expectations:
+- anonymous: every non-public route sends the browser to the log-in page (303) — never content;
+- an object outside the user's scope (another room's case for a mediator, another organisation's
+  for a supervisor, another user's notice …) answers 404, exactly as if it did not exist;
+- an object inside the scope never answers 404 or 5xx (it may answer 200, 303, 403, 409 or 422,
+  since the test posts empty forms);
+- an admin's scope is everything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+PUBLIC = {"/login", "/-/health", "/-/documents/print.js"}
+EXCLUDED_PREFIXES = ("/static/", "/schema", "/api/")  # static files, OpenAPI, the bearer-token API (own tests)
+PARAM = re.compile(r"\{(\w+):\w+\}")
+OWN_MAY_BE_404 = {
+    "/cases/{case_id:int}/deliveries/{event_id:str}/resend",  # the event id is made up
+    "/warnings/{notice_id:int}/read",  # mediators receive no notices
+}
+ROLES = ("med-a", "sup-1", "admin")
+
+
+def _routes(app: Any) -> list[tuple[str, str]]:
+    out = []
+    for route in app.routes:
+        if route.path.startswith(EXCLUDED_PREFIXES) or route.path in {"/schema"}:
+            continue
+        for method in sorted(getattr(route, "methods", set()) - {"OPTIONS", "HEAD"}):
+            out.append((route.path, method))
+    return out
+
+
+@pytest.fixture
+def objects(world, make_case, registry, arun):
+    """Own and other objects for each role, keyed by path parameter name."""
+    from core.users import create_user
+    from core.warnings import set_flags
+
+    u = world["users"]
+    own_case = make_case(world["rooms"]["a"], u["med-a"])
+    room_b_case = make_case(world["rooms"]["b"], u["med-b"])
+    org2_case = make_case(world["rooms"]["c"], u["med-c"])
+    arun(create_user("sup-2", "correct-horse-1", role="supervisor", room_id="room-c"))
+    arun(set_flags(registry, own_case["id"], u["med-a"], ["may_escalate"], "测试"))
+    arun(set_flags(registry, org2_case["id"], u["med-c"], ["may_escalate"], "测试"))
+    from core.tables import WarningNotice
+
+    notices = {n["recipient"]: n["id"] for n in arun(WarningNotice.select(WarningNotice.id, WarningNotice.recipient))}
+    org1, org2 = world["orgs"][0]["id"], world["orgs"][1]["id"]
+    return {
+        # role → (own values, other values)
+        "med-a": ({"case_id": own_case["id"], "user_id": u["med-a"].id, "org_id": org1, "notice_id": notices["sup-1"]},
+                  {"case_id": room_b_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": notices["sup-1"]}),
+        "sup-1": ({"case_id": room_b_case["id"], "user_id": u["med-b"].id, "org_id": org1, "notice_id": notices["sup-1"]},
+                  {"case_id": org2_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": notices["sup-2"]}),
+        "admin": ({"case_id": org2_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": None}, None),
+    }
+
+
+FIXED = {"key": "accept", "event_id": "evt_000000", "name": "application", "item": "identity",
+         "channel": "general", "kind": "walk_in"}
+
+
+def _fill(path: str, values: dict[str, Any]) -> str | None:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in values:
+            return str(values[name])
+        if name in FIXED:
+            return FIXED[name]
+        raise AssertionError(f"the access matrix does not know the path parameter {name!r} of {path}: "
+                             "add what 'own' and 'other' mean for it")
+
+    if "{notice_id" in path and values.get("notice_id") is None:
+        return None
+    return PARAM.sub(sub, path)
+
+
+def test_access_matrix(app, client, world, objects, login, csrf):
+    routes = _routes(app)
+    assert len(routes) >= 30
+    checked = 0
+    # anonymous
+    for path, method in routes:
+        if path in PUBLIC:
+            continue
+        url = _fill(path, objects["admin"][0]) or _fill(path, {**objects["sup-1"][0]})
+        resp = client.request(method, url, data={"_csrf_token": csrf(client)} if method != "GET" else None,
+                              follow_redirects=False)
+        assert resp.status_code in (303, 401), (method, path, resp.status_code)
+        assert resp.status_code != 303 or resp.headers["location"].startswith("/login"), (method, path)
+        checked += 1
+    for role in ROLES:
+        client.cookies.clear()
+        login(client, role)
+        token = csrf(client)
+        own, other = objects[role]
+        for path, method in routes:
+            if path in PUBLIC or path == "/logout":
+                continue
+            for label, values in (("own", own), ("other", other)):
+                if values is None or (label == "other" and not PARAM.search(path)):
+                    continue
+                if label == "other" and not any(p in path for p in ("{case_id", "{user_id", "{org_id", "{notice_id")):
+                    continue
+                url = _fill(path, values)
+                if url is None:
+                    continue
+                resp = client.request(method, url, data={"_csrf_token": token} if method != "GET" else None,
+                                      follow_redirects=False)
+                status = resp.status_code
+                assert status < 500, (role, label, method, path, status)
+                if label == "other":
+                    assert status == 404, (role, method, path, status)
+                elif path not in OWN_MAY_BE_404:
+                    assert status != 404, (role, method, path, status)
+                checked += 1
+    print(f"access matrix: {checked} route × role × object checks over {len(routes)} routes")
+    assert checked > 100
