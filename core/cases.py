@@ -468,3 +468,35 @@ async def room_for_user(user: UserCtx) -> dict[str, Any] | None:
 
 
 
+
+
+REVEAL_ROLES_DEFAULT = ("mediator", "supervisor", "admin")
+
+
+async def reveal_party(reg: Registry, case_id: int, case_party_id: int, user: UserCtx, cipher: FieldCipher,
+                       *, ip: str = "") -> dict[str, str]:
+    """Decrypt one party's ID number and phone for a user whose role may reveal them
+    (setting ``reveal_roles``); every reveal is written to the audit log first.
+
+    Raises:
+        NotFound: the case or party is outside the user's scope.
+        Refused: the user's role may not reveal personal data.
+    """
+    from core import audit
+    from core.tables import CaseParty, Party
+
+    case = await load_case(case_id, user)
+    link = await CaseParty.select(CaseParty.party).where(CaseParty.id == case_party_id, CaseParty.case == case_id).first()
+    if link is None:
+        raise NotFound("当事人不存在")
+    roles = reg.settings.raw.get("reveal_roles", REVEAL_ROLES_DEFAULT)
+    if user.role not in roles:
+        raise Refused("您的角色不能查看完整的身份证号和电话")
+    party = await Party.select().where(Party.id == link["party"]).first()
+    await audit.record("reveal", actor=user.username, target=f"case:{case['number']} party:{case_party_id}", ip=ip,
+                       detail={"fields": ["id_number", "phone"]})
+    return {
+        "name": party["name"],
+        "id_number": cipher.decrypt(party["id_number_enc"], "id_number"),
+        "phone": cipher.decrypt(party["phone_enc"], "phone"),
+    }

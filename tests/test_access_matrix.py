@@ -55,14 +55,23 @@ def objects(world, make_case, registry, arun):
     from core.tables import WarningNotice
 
     notices = {n["recipient"]: n["id"] for n in arun(WarningNotice.select(WarningNotice.id, WarningNotice.recipient))}
+    from core.tables import CaseParty
+
+    party = {c["id"]: arun(CaseParty.select(CaseParty.id).where(CaseParty.case == c["id"]).first())["id"]
+             for c in (own_case, room_b_case, org2_case)}
     org1, org2 = world["orgs"][0]["id"], world["orgs"][1]["id"]
     return {
         # role → (own values, other values)
-        "med-a": ({"case_id": own_case["id"], "user_id": u["med-a"].id, "org_id": org1, "notice_id": notices["sup-1"]},
-                  {"case_id": room_b_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": notices["sup-1"]}),
-        "sup-1": ({"case_id": room_b_case["id"], "user_id": u["med-b"].id, "org_id": org1, "notice_id": notices["sup-1"]},
-                  {"case_id": org2_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": notices["sup-2"]}),
-        "admin": ({"case_id": org2_case["id"], "user_id": u["med-c"].id, "org_id": org2, "notice_id": None}, None),
+        "med-a": ({"case_id": own_case["id"], "party_id": party[own_case["id"]], "user_id": u["med-a"].id,
+                   "org_id": org1, "notice_id": notices["sup-1"]},
+                  {"case_id": room_b_case["id"], "party_id": party[room_b_case["id"]], "user_id": u["med-c"].id,
+                   "org_id": org2, "notice_id": notices["sup-1"]}),
+        "sup-1": ({"case_id": room_b_case["id"], "party_id": party[room_b_case["id"]], "user_id": u["med-b"].id,
+                   "org_id": org1, "notice_id": notices["sup-1"]},
+                  {"case_id": org2_case["id"], "party_id": party[org2_case["id"]], "user_id": u["med-c"].id,
+                   "org_id": org2, "notice_id": notices["sup-2"]}),
+        "admin": ({"case_id": org2_case["id"], "party_id": party[org2_case["id"]], "user_id": u["med-c"].id,
+                   "org_id": org2, "notice_id": None}, None),
     }
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -281,3 +281,18 @@ class CaseController(Controller):
             return await followups.record_followup(reg, case_id, user, validate_form(followups.FollowUpIn, form))
 
         return await self._act(request, case_id, "followup", action, "已记录回访")
+
+    @post("/cases/{case_id:int}/parties/{party_id:int}/reveal", name="case_party_reveal")
+    async def reveal(self, request: Request, case_id: FromPath[int], party_id: FromPath[int]) -> Template:
+        """Show one party's full ID number and phone once (audited; never cached)."""
+        user: UserCtx = await current_user(request)
+        st = app_state(request)
+        try:
+            data = await engine.reveal_party(st.registry, case_id, party_id, user, st.cipher,
+                                             ip=request.client.host if request.client else "")
+        except engine.NotFound as exc:
+            raise NotFoundException(exc.message) from exc
+        except engine.Refused as exc:
+            raise PermissionDeniedException(exc.message) from exc
+        return render(request, "pages/reveal.html", "partials/_reveal.html",
+                      {"user": user, "case_id": case_id, "revealed": data})
