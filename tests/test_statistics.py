@@ -218,3 +218,93 @@ def test_naive_group_by_agrees_with_the_rollups_on_cohort_counts(registry, world
     assert sum(int(r["registered"]) for r in rows) == 9
     assert sum(int(r["settled"]) for r in rows) == 4
     assert sum(int(r["amount_fen"]) for r in rows) == 2630050
+
+
+RULES = {
+    "duty_day_rate": 200,
+    "grades": {"major": {"people_count_ge": 10}},
+    "rules": [
+        {"label": "重大案件", "grades": ["major"], "amount": 3000},
+        {"label": "一般案件", "bands": [{"up_to": 500, "amount": 50}, {"up_to": 10000, "amount": 100}, {"amount": 500}],
+         "cap": 2000},
+        {"label": "调解不成", "outcomes": ["not_settled"], "amount": 30},
+    ],
+}
+
+
+def test_subsidies_per_mediator(registry, world, dataset, arun):
+    """med-a: A1 1000.00 → band 100, A2 no amount → 50, A3 12 people (major) → 3000, A4 not settled → 30,
+    A5 declined → 0 = 3180; med-b: B1 withdrawn → 0; med-c: C1 300.00 → 50 + C2 not settled → 30 = 80,
+    but med-c is a public employee → 0. Duty days at 200: med-a 2 (a repeat and a November day do not
+    count), med-b 1."""
+    import datetime as dt
+
+    from core.statistics.subsidies import load_rules, record_duty_day, set_public_employee, subsidy_report
+
+    users = world["users"]
+    sup, admin = users["sup-1"], users["admin"]
+    for who, day in ((users["med-a"], dt.date(2026, 9, 10)), (users["med-a"], dt.date(2026, 9, 10)),
+                     (users["med-a"], dt.date(2026, 9, 11)), (users["med-a"], dt.date(2026, 11, 1)),
+                     (users["med-b"], dt.date(2026, 10, 1))):
+        arun(record_duty_day(sup, who.id, day))
+    arun(set_public_employee(admin, users["med-c"].id, True))
+
+    def lines(user, rules=RULES, filters=SEP_OCT):
+        async def go():
+            scope = await resolve_scope(user, filters)
+            return {x.name: x for x in await subsidy_report(load_rules(rules), scope)}
+
+        return arun(go())
+
+    got = lines(admin)
+    a, b, c = got["med-a"], got["med-b"], got["med-c"]
+    assert (a.concluded, a.settled, a.case_subsidy, a.duty_days, a.duty_subsidy, a.total) == (
+        5, 3, Decimal("3180.00"), 2, Decimal("400.00"), Decimal("3580.00"))
+    assert (b.concluded, b.settled, b.case_subsidy, b.duty_days, b.total) == (1, 0, Decimal("0.00"), 1, Decimal("200.00"))
+    assert (c.concluded, c.settled, c.case_subsidy, c.public_employee) == (2, 1, Decimal("0.00"), True)
+    assert "公职人员" in c.note and a.room == "甲调解室"
+    # a monthly cap of 2000: September 100, October 50 + 3000 + 30 = 3080 → 2000
+    capped = lines(admin, {**RULES, "monthly_cap": 2000})["med-a"]
+    assert capped.case_subsidy == Decimal("2100.00") and capped.capped and "上限" in capped.note
+    # without the public-employee exclusion med-c is paid
+    assert lines(admin, {**RULES, "exclude_public_employees": False})["med-c"].case_subsidy == Decimal("80.00")
+    # scope: the supervisor sees organisation 1, a mediator their room
+    assert set(lines(sup)) == {"med-a", "med-b"}
+    assert set(lines(users["med-c"])) == {"med-c"}
+    # September only: A1 (100) and C1 (public employee)
+    assert lines(admin, filters=StatsFilters(202609, 202609))["med-a"].case_subsidy == Decimal("100.00")
+    # no rules: nothing paid, still listed
+    assert lines(admin, {})["med-a"].total == Decimal("0.00")
+
+
+def test_subsidy_actions_are_for_supervisors_in_scope(registry, world, arun):
+    import datetime as dt
+
+    from core.statistics.subsidies import SubsidyError, record_duty_day, set_public_employee
+
+    users = world["users"]
+    with pytest.raises(SubsidyError):
+        arun(record_duty_day(users["med-a"], users["med-a"].id, dt.date(2026, 9, 1)))
+    with pytest.raises(SubsidyError):  # room C is outside organisation 1
+        arun(record_duty_day(users["sup-1"], users["med-c"].id, dt.date(2026, 9, 1)))
+    with pytest.raises(SubsidyError):
+        arun(set_public_employee(users["sup-1"], users["med-c"].id, True))
+    arun(set_public_employee(users["sup-1"], users["med-a"].id, True))
+    arun(set_public_employee(users["sup-1"], users["med-a"].id, False))
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"rules": [{"label": "x"}]}, "exactly one of amount or bands"),
+    ({"rules": [{"amount": 1, "bands": [{"amount": 1}]}]}, "exactly one of amount or bands"),
+    ({"rules": [{"amount": -5}]}, "non-negative"),
+    ({"rules": [{"amount": 5, "outcomes": ["won"]}]}, "outcomes must be among"),
+    ({"rules": [{"amount": 5, "colour": "red"}]}, "unknown keys"),
+    ({"rules": [{"bands": [{"amount": 1}, {"up_to": 5, "amount": 2}]}]}, "only the last band"),
+    ({"grades": {"major": {"size": 3}}}, "takes flags_any"),
+    ({"duty_day_rate": "lots"}, "number of yuan"),
+])
+def test_subsidy_rules_are_validated(section, message):
+    from core.statistics.subsidies import SubsidyError, load_rules
+
+    with pytest.raises(SubsidyError, match=message):
+        load_rules(section)

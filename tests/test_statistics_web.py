@@ -138,3 +138,55 @@ def test_csv_cell_by_cell(client, login, small):
     blank = rows.index([])
     assert rows[blank + 1] == ["指标", "渠道", "数值", "统计名"]
     assert any(r[-1] == "general_not_settled_cases" for r in rows[blank + 2:])
+
+
+@pytest.fixture
+def subsidy_client(settings, world, small):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    raw = {"subsidies": {"duty_day_rate": 150, "rules": [{"label": "一般案件", "amount": 100}]}}
+    with TestClient(create_app(settings.with_(raw=raw), entry_points=False), base_url="https://testserver.local") as c:
+        yield c
+
+
+def test_subsidy_page_actions_and_exports(subsidy_client, world, login, csrf):
+    from openpyxl import load_workbook
+
+    client = subsidy_client
+    login(client, "sup-1")
+    page = client.get(f"/statistics/subsidies?{Q}")
+    assert page.status_code == 200 and "调解员补贴" in page.text and "med-a" in page.text
+    assert 'action="/statistics/subsidies/duty"' in page.text
+    part = client.get(f"/statistics/subsidies?{Q}", headers={"HX-Request": "true"})
+    assert part.text.lstrip().startswith('<div id="subsidy-body"')
+    med_a = world["users"]["med-a"].id
+    resp = client.post("/statistics/subsidies/duty", data={"mediator": med_a, "day": "2026-09-20",
+                                                           "_csrf_token": csrf(client), "back": f"/statistics/subsidies?{Q}"},
+                       follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == f"/statistics/subsidies?{Q}"
+    assert client.post("/statistics/subsidies/duty", data={"mediator": med_a, "day": "2026-09-21"}).status_code == 403
+    resp = client.get(f"/statistics/subsidies.xlsx?{Q}")
+    ws = load_workbook(io.BytesIO(resp.content)).active
+    assert ws["A1"].value == "调解员补贴表"
+    assert [c.value for c in ws[3]][:6] == ["调解员", "调解室", "公职人员", "办结数", "调解成功数", "案件补贴（元）"]
+    row = next([c.value for c in r] for r in ws.iter_rows(min_row=4) if r[0].value == "med-a")
+    # med-a settled A1 (100) in September and had A2 declined (0); one duty day at 150
+    assert row[1:9] == ["甲调解室", "否", 2, 1, 100.0, 1, 150.0, 250.0]
+    text = client.get(f"/statistics/subsidies.csv?{Q}").content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("调解员,调解室,公职人员,办结数") and "med-a,甲调解室,否,2,1,100.00,1,150.00,250.00" in text
+    # marking med-a a public employee removes the case subsidy
+    client.post("/statistics/subsidies/public-employee",
+                data={"mediator": med_a, "public_employee": "1", "_csrf_token": csrf(client)})
+    text = client.get(f"/statistics/subsidies.csv?{Q}").content.decode("utf-8-sig")
+    assert "med-a,甲调解室,是,2,1,0.00,1,150.00,150.00" in text
+
+
+def test_mediators_cannot_record_duty(subsidy_client, world, login, csrf):
+    login(subsidy_client, "med-a")
+    page = subsidy_client.get(f"/statistics/subsidies?{Q}")
+    assert page.status_code == 200 and "登记值班" not in page.text
+    resp = subsidy_client.post("/statistics/subsidies/duty", data={"mediator": world["users"]["med-a"].id,
+                                                                   "day": "2026-09-20", "_csrf_token": csrf(subsidy_client)})
+    assert resp.status_code == 403

@@ -102,6 +102,27 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _load_demo(settings)
 
 
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
+    from core.statistics.seed import parse_years, seed_with_progress
+
+    if args.cases < 1:
+        raise CliError("--cases must be at least 1")
+    try:
+        parse_years(args.years)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+    async def go() -> Any:
+        reg = await _prepare(settings)
+        return await seed_with_progress(reg, settings.database_url, args.cases, args.years, args.seed)
+
+    result = _run(go())
+    print(f"seeded {result.cases} cases in {result.seconds:.1f} s (statistics rebuilt in {result.rebuild_seconds:.1f} s); "
+          f"{result.organisations} organisations, {result.rooms} rooms")
+    for username, password, label in result.logins:
+        print(f"  {username:<18} {password:<16} {label}")
+
+
 def _load_demo(settings: Settings) -> None:
     from core.crypto import FieldCipher
     from core.demo import load_demo
@@ -290,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_deadlines_sweep)
     sub.add_parser("plugins", help="list loaded plugins, their versions and hooks").set_defaults(func=cmd_plugins)
     sub.add_parser("demo", help="load the demo data (idempotent) and print its logins").set_defaults(func=cmd_demo)
+    p = sub.add_parser("seed", help="generate realistic bulk cases (channels, types, rooms, years) and rebuild statistics")
+    p.add_argument("--cases", type=int, required=True, help="number of cases to add")
+    p.add_argument("--years", help="registration years, e.g. 2022-2026 (default: the last three)")
+    p.add_argument("--seed", type=int, default=20261122, help="random seed (same seed, same data)")
+    p.set_defaults(func=cmd_seed)
 
     rooms = sub.add_parser("rooms", help="manage dispatched rooms").add_subparsers(dest="rooms_cmd", required=True)
     p = rooms.add_parser("add", help="create a room")
