@@ -155,6 +155,23 @@ def test_committed_templates_match_their_layouts():
         assert committed == fresh, f"{doc.key}.docx is stale: run python -m core.documents.build_templates"
 
 
+def test_a_deployment_template_overrides_the_built_in_one(tmp_path):
+    from core.documents.policy import policy_from_settings
+    from core.settings import load_settings
+
+    local = Document()
+    local.add_paragraph("某某县格式　{{ case.number }}　{{ party_names }}")
+    path = tmp_path / "notice-local.docx"
+    local.save(path)
+    settings = load_settings(env={"FENGQIAO_DATA_DIR": str(tmp_path), "FENGQIAO_SECRET_KEY": "k" * 40}).with_(
+        raw={"documents": {"templates": {"notice": str(path)}}})
+    overrides = policy_from_settings(settings).templates
+    notice = next(d for d in CORE_DOCUMENTS if d.key == "notice")
+    text = docx_text(render_docx(notice, {"case": {"number": "（2026）甲人调字第0001号"}, "party_names": "张三、<李四>"},
+                                 overrides))
+    assert text == "某某县格式　（2026）甲人调字第0001号　张三、<李四>"
+
+
 # --------------------------------------------------------------------------- print HTML, DOCX and PDF over HTTP
 
 
@@ -411,11 +428,13 @@ def test_archive_refused_until_identity_on_file_then_sealed(client, registry, wo
         arun(db.run_ddl("DROP TRIGGER documents_archive_no_update"))
     else:
         arun(db.run_ddl("ALTER TABLE documents_archive DISABLE TRIGGER documents_archive_append_only"))
-    arun(ArchiveRecord.update({ArchiveRecord.manifest: record["manifest"].replace("双方身份证复印件", "无")}).where(
-        ArchiveRecord.case == case["id"]))
-    assert any("归档记录被篡改" in p for p in arun(verify(case["id"])).problems)
-    if not is_sqlite():
-        arun(db.run_ddl("ALTER TABLE documents_archive ENABLE TRIGGER documents_archive_append_only"))
+    try:
+        arun(ArchiveRecord.update({ArchiveRecord.manifest: record["manifest"].replace("双方身份证复印件", "无")}).where(
+            ArchiveRecord.case == case["id"]))
+        assert any("归档记录被篡改" in p for p in arun(verify(case["id"])).problems)
+    finally:
+        if not is_sqlite():  # the PostgreSQL database is shared by the session's tests
+            arun(db.run_ddl("ALTER TABLE documents_archive ENABLE TRIGGER documents_archive_append_only"))
 
 
 def test_retention_comes_from_the_settings(settings, world, make_case, arun):
