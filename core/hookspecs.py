@@ -106,13 +106,14 @@ def fengqiao_register_routes(settings: Settings) -> list[Any]:
 
 
 @hookspec
-def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
+def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: Registry) -> Any:
     """Contribute an HTML panel to a case page (a slot; core templates are never overridden).
 
     Called on every case page render, for the plugins of enabled channels.
 
     :param case: the case as a dict (``id``, ``number``, ``channel``, ``status``, ``intake`` …).
     :param user: the signed-in user as a dict (``id``, ``role``, ``room``).
+    :param registry: the running deployment's :class:`core.registry.Registry` (channel documents …).
     :return: ``None``, or a dict ``{"title": str, "html": markupsafe.Markup}``, or an awaitable
         of either.
     """

@@ -278,16 +278,16 @@ def test_trace_logs_every_hook_call(base_settings, caplog):
     build_registry(base_settings.with_(trace_plugins=True), entry_points=False)
     # registration hooks are called per plugin at start-up; the trace names them
     pm = build_plugin_manager(base_settings.with_(trace_plugins=True), entry_points=False)
-    pm.hook.fengqiao_case_panels(case={}, user={})
+    pm.hook.fengqiao_register_routes(settings=base_settings)
     text = caplog.text
-    assert "fengqiao_case_panels" in text
+    assert "fengqiao_register_routes" in text
 
 
 def test_untraced_manager_logs_nothing(base_settings, caplog):
     caplog.set_level(logging.INFO, logger="fengqiao.plugins")
     pm = build_plugin_manager(base_settings, entry_points=False)
-    pm.hook.fengqiao_case_panels(case={}, user={})
-    assert "fengqiao_case_panels" not in caplog.text
+    pm.hook.fengqiao_register_routes(settings=base_settings)
+    assert "fengqiao_register_routes" not in caplog.text
 
 
 class PanelPlugin:

@@ -139,7 +139,7 @@ class CaseController(Controller):
         transitions = await engine.available_transitions(reg, case, user) if protocol else []
         panels = []
         for result in reg.pm.hook.fengqiao_case_panels(
-            case=case, user={"id": user.id, "role": user.role, "room": user.room}
+            case=case, user={"id": user.id, "role": user.role, "room": user.room}, registry=reg
         ):
             panel = await await_me_maybe(result)
             if panel:
