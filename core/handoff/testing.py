@@ -80,6 +80,8 @@ class PartnerServer:
         self.status = 200
         self.delay = 0.0
         self.deliveries: list[Delivery] = []
+        self.truncated = 0
+        """Requests cut off before their body was complete (not deliveries)."""
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._httpd: ThreadingHTTPServer | None = None
@@ -100,6 +102,11 @@ class PartnerServer:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
+                if len(raw) < length:  # the sender went away mid-request (the fault tests kill it): no delivery
+                    with server._lock:
+                        server.truncated += 1
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 secret = server.secrets.get(self.path)
                 verified = False
