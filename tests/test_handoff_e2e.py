@@ -21,6 +21,7 @@ import httpx
 from core.handoff.tables import OutboxEvent, Partner
 from core.handoff.testing import PartnerServer, free_port, sample_referral, wait_until
 from core.tables import Case
+from core.users import create_room, create_user
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct-horse-1"
@@ -48,8 +49,8 @@ def ok(res: subprocess.CompletedProcess[str]) -> str:
 def test_referral_to_callbacks_through_an_outage(settings, arun, tmp_path):
     env = cli_env(settings)
     partner_server = PartnerServer()  # not listening yet: the partner's system is down
-    ok(fq(env, "rooms", "add", "room-a", "--name", "甲调解室", "--channel", "general"))
-    ok(fq(env, "users", "add", "med-a", "--role", "mediator", "--room", "room-a", stdin=PASSWORD + "\n"))
+    arun(create_room("room-a", name="甲调解室", channel="general"))  # (rooms/users CLI: tests/test_cli.py)
+    arun(create_user("med-a", PASSWORD, role="mediator", room_id="room-a"))
     out = ok(fq(env, "partners", "add", "court-a", "--channel", "general", "--room", "room-a",
                 "--callback-url", partner_server.url("/court-a")))
     created = json.loads(out)
