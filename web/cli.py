@@ -249,8 +249,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from core.handoff.outbox import OutboxConfig
     from web.app import create_app
 
+    try:
+        OutboxConfig.from_settings(settings)  # a malformed [outbox] setting is a one-line error, not a lifespan crash
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     _run(_prepare(settings))
     if args.demo:
         _load_demo(settings)
