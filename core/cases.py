@@ -23,7 +23,7 @@ from core.deadline_service import clock_starts, recompute_deadline
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
 from core.lifecycle import CoreStatus
-from core.plugins import await_me_maybe
+from core.plugins import await_each, await_me_maybe
 from core.protocol_kit import CaseContext
 from core.records import AgreementIn, SessionIn
 from core.registry import Registry
@@ -230,8 +230,7 @@ async def create_case(
             to_state=initial.key,
             data={"number": number, "channel": form.channel, "kind": form.kind},
         )
-        for result in reg.pm.hook.fengqiao_case_registered(case=registered, registry=reg):
-            await await_me_maybe(result)
+        await await_each(reg.pm.hook.fengqiao_case_registered(case=registered, registry=reg))
     return {"id": case_id, "number": number, "status": initial.status.value, "state": initial.key}
 
 
@@ -380,8 +379,7 @@ async def apply_transition(
             "external_id": case.get("external_id"),
             "data": data,
         }
-        for result in reg.pm.hook.fengqiao_case_transitioned(event=event, registry=reg):
-            await await_me_maybe(result)
+        await await_each(reg.pm.hook.fengqiao_case_transitioned(event=event, registry=reg))
     return event
 
 

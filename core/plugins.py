@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "PluginError",
     "PluginInfo",
+    "await_each",
     "await_me_maybe",
     "build_plugin_manager",
     "call_each",
@@ -54,6 +55,21 @@ async def await_me_maybe(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+async def await_each(results: list[Any]) -> list[Any]:
+    """Await every hook result in order; if one raises, close the coroutines not yet awaited
+    (so none is left "never awaited") and re-raise."""
+    out = []
+    for i, value in enumerate(results):
+        try:
+            out.append(await await_me_maybe(value))
+        except BaseException:
+            for rest in results[i + 1:]:
+                if inspect.iscoroutine(rest):
+                    rest.close()
+            raise
+    return out
 
 
 def _origin(plugin: object) -> str:

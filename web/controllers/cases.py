@@ -17,7 +17,7 @@ from core.access import UserCtx
 from core.deadline_service import case_clocks
 from core.forms import FormErrors, validate_form
 from core.lifecycle import CoreStatus
-from core.plugins import await_me_maybe
+from core.plugins import await_each
 from core.queries import CaseFilters, case_file, dashboard, list_cases, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
 from core.tables import Recusal, User
@@ -137,13 +137,8 @@ class CaseController(Controller):
         file = await case_file(case_id)
         protocol = reg.protocols.get(case["channel"])
         transitions = await engine.available_transitions(reg, case, user) if protocol else []
-        panels = []
-        for result in reg.pm.hook.fengqiao_case_panels(
-            case=case, user={"id": user.id, "role": user.role, "room": user.room}, registry=reg
-        ):
-            panel = await await_me_maybe(result)
-            if panel:
-                panels.append(panel)
+        panels = [p for p in await await_each(reg.pm.hook.fengqiao_case_panels(
+            case=case, user={"id": user.id, "role": user.role, "room": user.room}, registry=reg)) if p]
         status = CoreStatus(case["status"])
         ctx = {
             "user": user,
