@@ -95,7 +95,7 @@ def _report(arun, registry, user, filters=SEP_OCT):
 def test_every_statistic_of_the_monthly_report(registry, world, dataset, arun):
     scope, data, report = _report(arun, registry, world["users"]["admin"])
     t = report.total.values
-    assert scope.level == "org" and scope.organisation is None
+    assert scope.level == "all" and scope.organisation is None
     assert t["core_registered_cases"] == 9
     assert t["core_accepted_cases"] == 7
     assert (t["source:主动调解"], t["source:申请调解"], t["source:接受委托移送调解"]) == (2, 5, 0)

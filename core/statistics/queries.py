@@ -9,6 +9,8 @@ every organisation, for an admin). A filter outside the user's scope is ignored,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,10 @@ from core.channels import StatisticDef
 from core.statistics.tables import MEASURES, Rollup
 from core.tables import Organisation, Room
 
-__all__ = ["StatsFilters", "Scope", "resolve_scope", "month_range", "StatsData", "load_stats", "naive_type_source"]
+__all__ = [
+    "StatsFilters", "Scope", "resolve_scope", "month_range", "StatsData", "load_stats", "read_snapshot",
+    "naive_type_source",
+]
 
 
 def month_range(first: int, last: int) -> list[int]:
@@ -48,10 +53,10 @@ class StatsFilters:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a query may read: one room's rows, or organisation totals (``organisation`` ``None`` =
-    every organisation), or nothing."""
+    """What a query may read: one room's rows (``room``), one organisation's totals (``org``), the totals
+    of every organisation (``all``, admins), or nothing (``none``)."""
 
-    level: str  # room | org | none
+    level: str  # room | org | all | none
     organisation: int | None = None
     room: int | None = None
     label: str = ""
@@ -62,28 +67,37 @@ class Scope:
     filters: StatsFilters | None = None
     """The filters as applied (out-of-scope choices dropped)."""
 
-    def where(self, alias: str = "s", *, dim: str = "ts") -> tuple[str, list[Any]]:
-        """SQL conditions on a rollup table for this scope and the applied filters."""
+    def where(self, alias: str = "s", *, dim: str = "ts", level: str = "") -> tuple[str, list[Any]]:
+        """SQL conditions on a rollup table (``dim`` ``""`` for the indicator table) for this scope, the
+        period and the channel. ``level`` ``"below"`` selects the rows one level down instead: each
+        organisation's totals for ``all``, each room's for ``org``."""
+        from core.statistics.rollups import ALL_ORGS
+
         f = self.filters
         assert f is not None
+        a = alias
         parts, params = [], []
         if dim:
-            parts.append(f"{alias}.dim = {{}}")
+            parts.append(f"{a}.dim = {{}}")
             params.append(dim)
+        below = level == "below" or dim == "med"
         if self.level == "room":
-            parts.append(f"{alias}.room = {{}} AND {alias}.organisation = {{}}")
+            parts.append(f"{a}.room = {{}} AND {a}.organisation = {{}}")
             params += [self.room, self.organisation or 0]
         elif self.level == "org":
-            parts.append(f"{alias}.room = 0" if dim != "med" else f"{alias}.room <> 0")
-            if self.organisation is not None:
-                parts.append(f"{alias}.organisation = {{}}")
-                params.append(self.organisation)
+            parts.append(f"{a}.room {'<>' if below else '='} 0 AND {a}.organisation = {{}}")
+            params.append(self.organisation)
+        elif self.level == "all":
+            parts.append(f"{a}.room = 0 AND {a}.organisation {'<>' if below else '='} {{}}" if dim != "med"
+                         else f"{a}.room <> 0")
+            if dim != "med":
+                params.append(ALL_ORGS)
         else:
             parts.append("1 = 0")
-        parts.append(f"{alias}.period >= {{}} AND {alias}.period <= {{}}")
+        parts.append(f"{a}.period >= {{}} AND {a}.period <= {{}}")
         params += [f.period_from, f.period_to]
         if f.channel:
-            parts.append(f"{alias}.channel = {{}}")
+            parts.append(f"{a}.channel = {{}}")
             params.append(f.channel)
         return " AND ".join(parts), params
 
@@ -120,8 +134,9 @@ async def resolve_scope(user: UserCtx, filters: StatsFilters) -> Scope:
                      filters=applied, **common)
     if user.role == "admin":
         applied = StatsFilters(filters.period_from, filters.period_to, organisation, None, filters.channel)
-        label = org_ids[organisation]["name"] if organisation is not None else "全部组织"
-        return Scope("org", organisation, None, label, filters=applied, **common)
+        if organisation is None:
+            return Scope("all", None, None, "全部组织", filters=applied, **common)
+        return Scope("org", organisation, None, org_ids[organisation]["name"], filters=applied, **common)
     return Scope("none", label="", filters=StatsFilters(filters.period_from, filters.period_to), **common)
 
 
@@ -151,37 +166,70 @@ async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return await Rollup.raw(sql, *params)
 
 
+@asynccontextmanager
+async def read_snapshot() -> AsyncIterator[None]:
+    """Run a page's reads on one connection in one read transaction: one consistent snapshot of the
+    rollups (SQLite WAL, PostgreSQL REPEATABLE READ), and on SQLite one connection instead of one per
+    query. Joins an enclosing transaction."""
+    from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+    from core.db import engine
+
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield
+        return
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.deferred):
+            yield
+    else:
+        async with db.transaction(allow_nested=True) as txn:
+            await Rollup.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+
 async def load_stats(scope: Scope, statistics: dict[str, StatisticDef], *, breakdowns: bool = True) -> StatsData:
-    """Everything the statistics page and the exports show, in a handful of small queries."""
+    """Everything the statistics page and the exports show, in one statement (a ``UNION ALL`` of small
+    ``GROUP BY``s over rollup rows)."""
     data = StatsData()
     where, params = scope.where()
-    for r in await _rows(f"SELECT s.v1, s.v2, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.v1, s.v2", params):
-        data.type_source.append((r["v1"], r["v2"], _num(r)))
-    for r in await _rows(f"SELECT s.period, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.period", params):
-        data.trend[int(r["period"])] = _num(r)
+    aw, ap = scope.where(dim="all")
+    parts = [(f"SELECT 'ts' AS k, s.v1 AS a, s.v2 AS b, {_SUMS} FROM stats_rollup s WHERE {where} "
+              "GROUP BY s.v1, s.v2", params),
+             (f"SELECT 'p', CAST(s.period AS VARCHAR(16)), '', {_SUMS} FROM stats_rollup s WHERE {aw} "
+              "GROUP BY s.period", ap)]
     if breakdowns:
-        for r in await _rows(f"SELECT s.channel, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.channel",
-                             params):
-            data.channels[r["channel"]] = _num(r)
-        if scope.level == "org":
-            if scope.organisation is None:
-                data.unit_kind = "organisation"
-                sql = f"SELECT s.organisation AS unit, {_SUMS} FROM stats_rollup s WHERE {where} GROUP BY s.organisation"
-                rows = await _rows(sql, params)
-            else:
-                data.unit_kind = "room"
-                w = where.replace("s.room = 0", "s.room <> 0")
-                rows = await _rows(f"SELECT s.room AS unit, {_SUMS} FROM stats_rollup s WHERE {w} GROUP BY s.room",
-                                   params)
-            data.units = [(int(r["unit"]), _num(r)) for r in rows]
-        if scope.level == "room" or scope.organisation is not None:
+        parts.append((f"SELECT 'ch', s.channel, '', {_SUMS} FROM stats_rollup s WHERE {aw} GROUP BY s.channel", ap))
+        if scope.level in {"all", "org"}:
+            data.unit_kind = "organisation" if scope.level == "all" else "room"
+            col = "organisation" if scope.level == "all" else "room"
+            uw, up = scope.where(dim="all", level="below")
+            parts.append((f"SELECT 'u', CAST(s.{col} AS VARCHAR(16)), '', {_SUMS} FROM stats_rollup s WHERE {uw} "
+                          f"GROUP BY s.{col}", up))
+        if scope.level in {"room", "org"}:
             mw, mp = scope.where(dim="med")
-            rows = await _rows(f"SELECT s.v1, {_SUMS} FROM stats_rollup s WHERE {mw} GROUP BY s.v1", mp)
-            data.mediators = sorted(((int(r["v1"]), _num(r)) for r in rows), key=lambda x: -x[1]["settled"])
+            parts.append((f"SELECT 'm', s.v1, '', {_SUMS} FROM stats_rollup s WHERE {mw} GROUP BY s.v1", mp))
     iw, ip = scope.where("s", dim="")
-    for r in await _rows(f"SELECT s.statistic, SUM(s.value) AS value FROM stats_indicator s WHERE {iw} "
-                         "GROUP BY s.statistic", ip):
-        data.indicators[r["statistic"]] = int(r["value"] or 0)
+    zeros = ", ".join(f"SUM(s.value) AS {m}" if i == 0 else f"0 AS {m}" for i, m in enumerate(MEASURES))
+    parts.append((f"SELECT 'i', s.statistic, '', {zeros} FROM stats_indicator s WHERE {iw} GROUP BY s.statistic", ip))
+    sql = " UNION ALL ".join(f"SELECT * FROM ({p}) q{i}" for i, (p, _) in enumerate(parts))
+    rows = await _rows(sql, [x for _, ps in parts for x in ps])
+    mediators = []
+    for r in rows:
+        k, num = r["k"], _num(r)
+        if k == "ts":
+            data.type_source.append((r["a"], r["b"], num))
+        elif k == "p":
+            data.trend[int(r["a"])] = num
+        elif k == "ch":
+            data.channels[r["a"]] = num
+        elif k == "u":
+            data.units.append((int(r["a"]), num))
+        elif k == "m":
+            mediators.append((int(r["a"]), num))
+        elif k == "i":
+            data.indicators[r["a"]] = num[MEASURES[0]]
+    data.mediators = sorted(mediators, key=lambda x: -x[1]["settled"])
     live = [s for s in statistics.values() if s.sql]
     if live:
         data.live = await _live(scope, live)
@@ -200,7 +248,7 @@ async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
     if scope.level == "room":
         parts.append("c.room = {}")
         params.append(scope.room)
-    elif scope.level == "org" and scope.organisation is not None:
+    elif scope.level == "org":
         parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
         params.append(scope.organisation)
     elif scope.level == "none":
@@ -226,9 +274,11 @@ async def naive_type_source(scope: Scope) -> list[dict[str, Any]]:
     if scope.level == "room":
         parts.append("c.room = {}")
         params.append(scope.room)
-    elif scope.level == "org" and scope.organisation is not None:
+    elif scope.level == "org":
         parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
         params.append(scope.organisation)
+    elif scope.level == "none":
+        parts.append("1 = 0")
     if f.channel:
         parts.append("c.channel = {}")
         params.append(f.channel)

@@ -253,17 +253,17 @@ def _indicator(statistics: dict[str, StatisticDef], name: str, data: StatsData, 
 
 async def monthly_report(reg: Registry, user: Any, filters: Any) -> tuple[Scope, MonthlyReport]:
     """Scope ``filters`` to ``user``, read the rollups and lay out the report (with display names)."""
-    from core.statistics.queries import load_stats, resolve_scope
+    from core.statistics.queries import load_stats, read_snapshot, resolve_scope
     from core.tables import User
 
-    scope = await resolve_scope(user, filters)
-    data = await load_stats(scope, reg.statistics)
+    async with read_snapshot():
+        scope = await resolve_scope(user, filters)
+        data = await load_stats(scope, reg.statistics)
+        ids = [m for m, _ in data.mediators if m]
+        mediators = await User.select(User.id, User.display_name).where(User.id.is_in(ids)) if ids else []
     names: dict[str, dict[int, str]] = {
         "organisation": {o["id"]: o["name"] for o in scope.organisations},
         "room": {r["id"]: r["name"] for r in scope.rooms},
+        "mediator": {u["id"]: u["display_name"] for u in mediators},
     }
-    ids = [m for m, _ in data.mediators if m]
-    if ids:
-        names["mediator"] = {u["id"]: u["display_name"] for u in
-                             await User.select(User.id, User.display_name).where(User.id.is_in(ids))}
     return scope, build_report(reg, scope, data, names=names)

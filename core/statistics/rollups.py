@@ -47,6 +47,7 @@ __all__ = [
     "on_transitioned",
     "sync_performed",
     "rebuild_rollups",
+    "ALL_ORGS",
 ]
 
 MED_TRIGGERS = frozenset({f"status:{s}" for s in CONCLUDED} | {"performed"})
@@ -156,14 +157,25 @@ def _deltas(
     return wide, med, narrow
 
 
+ALL_ORGS = -1
+"""``organisation`` of the province-wide totals (``room`` 0)."""
+
+
+def _levels(org: int, room: int) -> tuple[tuple[int, int], ...]:
+    """(organisation, room) of the rows an event adds to: its room, its organisation, everything."""
+    return ((org, room), (org, 0), (ALL_ORGS, 0))
+
+
 async def _bump(period: int, row: dict[str, Any], wide: dict[str, int], med: dict[str, int],
                 narrow: dict[str, int]) -> None:
-    """Add the deltas at room level and to the organisation's total (room 0), in one statement each."""
+    """Add the deltas at room level, to the organisation's and to the overall totals, and by mediator —
+    one statement per table."""
     org, room, channel = int(row["organisation"]), int(row["room"]), row["channel"]
     keys: list[tuple[tuple[Any, ...], dict[str, int]]] = []
     if any(wide.values()):
-        for r in (room, 0):
-            keys.append(((period, org, r, channel, "ts", row["dispute_type"], row["source"]), wide))
+        for o, r in _levels(org, room):
+            keys.append(((period, o, r, channel, "ts", row["dispute_type"], row["source"]), wide))
+            keys.append(((period, o, r, channel, "all", "", ""), wide))
     if any(med.values()):
         keys.append(((period, org, room, channel, "med", str(row["mediator"]), ""), med))
     if keys:
@@ -182,9 +194,9 @@ async def _bump(period: int, row: dict[str, Any], wide: dict[str, int], med: dic
     if items:
         values, params = [], []
         for name, v in items:
-            for r in (room, 0):
+            for o, r in _levels(org, room):
                 values.append("({}, {}, {}, {}, {}, {})")
-                params.extend([name, period, org, r, channel, v])
+                params.extend([name, period, o, r, channel, v])
         await Rollup.raw(
             "INSERT INTO stats_indicator (statistic, period, organisation, room, channel, value) "
             f"VALUES {', '.join(values)} ON CONFLICT {INDICATOR_KEY} DO UPDATE SET "
@@ -377,21 +389,28 @@ async def rebuild_rollups(reg: Registry) -> dict[str, int]:
             if measures:
                 names = list(measures)
                 nonzero = " OR ".join(f"g.{m} <> 0" for m in names)
-                for room_expr, group in (("room", "period, organisation, room, channel, v1, v2"),
-                                         ("0", "period, organisation, channel, v1, v2")):
-                    await _run(
-                        f"INSERT INTO stats_rollup (period, organisation, room, channel, dim, v1, v2, {', '.join(names)}) "
-                        f"SELECT * FROM (SELECT period, organisation, {room_expr} AS room, channel, 'ts' AS dim, v1, v2, "
-                        + ", ".join(f"SUM(m_{m}) AS {m}" for m in names)
-                        + f" FROM stats_rebuild GROUP BY {group}) g WHERE {nonzero}"
-                    )
+                sums = ", ".join(f"SUM(m_{m}) AS {m}" for m in names)
+                for dim, v1, v2 in (("ts", "v1", "v2"), ("all", "''", "''")):
+                    for org_expr, room_expr, group in (
+                            ("organisation", "room", "period, organisation, room, channel"),
+                            ("organisation", "0", "period, organisation, channel"),
+                            (str(ALL_ORGS), "0", "period, channel")):
+                        grp = f"{group}, v1, v2" if dim == "ts" else group
+                        await _run(
+                            f"INSERT INTO stats_rollup (period, organisation, room, channel, dim, v1, v2, "
+                            f"{', '.join(names)}) SELECT * FROM (SELECT period, {org_expr} AS organisation, "
+                            f"{room_expr} AS room, channel, '{dim}' AS dim, {v1} AS v1, {v2} AS v2, {sums} "
+                            f"FROM stats_rebuild GROUP BY {grp}) g WHERE {nonzero}"
+                        )
             for i, s in enumerate(indicators):
-                for room_expr, group in (("room", "period, organisation, room, channel"),
-                                         ("0", "period, organisation, channel")):
+                for org_expr, room_expr, group in (("organisation", "room", "period, organisation, room, channel"),
+                                                   ("organisation", "0", "period, organisation, channel"),
+                                                   (str(ALL_ORGS), "0", "period, channel")):
                     await _run(
                         "INSERT INTO stats_indicator (statistic, period, organisation, room, channel, value) "
-                        f"SELECT * FROM (SELECT {_lit(s.name)} AS statistic, period, organisation, {room_expr} AS room, "
-                        f"channel, SUM(i_{i}) AS value FROM stats_rebuild GROUP BY {group}) g WHERE g.value <> 0"
+                        f"SELECT * FROM (SELECT {_lit(s.name)} AS statistic, period, {org_expr} AS organisation, "
+                        f"{room_expr} AS room, channel, SUM(i_{i}) AS value FROM stats_rebuild GROUP BY {group}) g "
+                        "WHERE g.value <> 0"
                     )
             await _run("DROP TABLE IF EXISTS stats_rebuild")
         med_triggers = plan.triggers & MED_TRIGGERS

@@ -249,9 +249,9 @@ class SubsidyLine:
 def _scope_sql(scope: Scope, alias: str, *, room_col: str = "room", org_col: str | None = "organisation") -> str:
     if scope.level == "room":
         return f"{alias}.{room_col} = {int(scope.room or 0)}"
+    if scope.level == "all":
+        return "1 = 1"
     if scope.level == "org":
-        if scope.organisation is None:
-            return "1 = 1"
         if org_col:
             return f"{alias}.{org_col} = {int(scope.organisation)}"
         return f"{alias}.{room_col} IN (SELECT id FROM core_room WHERE organisation = {int(scope.organisation)})"
