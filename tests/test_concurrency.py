@@ -7,7 +7,7 @@ from core.intake import CaseIntake, PartyIn
 from core.tables import Case, CaseEvent
 
 
-def test_32_concurrent_intakes_and_transitions(registry, world, cipher, arun):
+def test_64_concurrent_intakes_and_transitions(registry, world, cipher, arun):
     room = world["rooms"]["a"]
     user = world["users"]["med-a"]
     form = registry.form("general", "walk_in")
@@ -23,17 +23,17 @@ def test_32_concurrent_intakes_and_transitions(registry, world, cipher, arun):
         return created
 
     async def burst() -> list:
-        return await asyncio.gather(*(one(i) for i in range(32)), return_exceptions=True)
+        return await asyncio.gather(*(one(i) for i in range(64)), return_exceptions=True)
 
     results = arun(burst())
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == [], errors[:3]
-    assert arun(Case.count()) == 32
+    assert arun(Case.count()) == 64
     seqs = sorted(r["seq"] for r in arun(Case.select(Case.seq)))
-    assert seqs == list(range(1, 33)), "case numbers must be unique and gap-free"
-    assert len({r["number"] for r in results}) == 32
-    assert arun(Case.count().where(Case.status == "accepted")) == 32
-    assert arun(CaseEvent.count()) == 64
+    assert seqs == list(range(1, 65)), "case numbers must be unique and gap-free"
+    assert len({r["number"] for r in results}) == 64
+    assert arun(Case.count().where(Case.status == "accepted")) == 64
+    assert arun(CaseEvent.count()) == 128
 
 
 def test_the_same_transition_raced_is_applied_once(registry, world, make_case, arun):

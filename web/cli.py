@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import warnings
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
@@ -290,6 +291,21 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
     print(f"audit chain intact: {result.checked} entries")
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from core.backup import backup
+
+    _run(_prepare(settings))
+    print(f"backup written to {backup(settings.database_url, Path(args.file))}")
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from core.backup import restore
+
+    restore(settings.database_url, Path(args.file))
+    _run(_prepare(settings))  # a backup from an older version gets the newer migrations
+    print(f"database restored from {Path(args.file).resolve()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fengqiao", description="Fengqiao (枫桥) people's-mediation platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -308,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("backup", help="write a consistent backup (SQLite: online, while serving; PostgreSQL: pg_dump)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="replace the database with a backup (stop the app first)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_restore)
     audit_cmd = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(dest="audit_cmd", required=True)
     audit_cmd.add_parser("verify", help="check every link of the audit chain").set_defaults(func=cmd_audit_verify)
     deadlines = sub.add_parser("deadlines", help="legal-calendar maintenance").add_subparsers(
