@@ -377,6 +377,7 @@ async def apply_transition(
             "partner_event": t.partner_event,
             "partner_id": case.get("partner_id"),
             "external_id": case.get("external_id"),
+            "occurred_at": now,
             "data": data,
         }
         await await_each(reg.pm.hook.fengqiao_case_transitioned(event=event, registry=reg))

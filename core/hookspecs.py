@@ -112,7 +112,8 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: R
     Called on every case page render, for the plugins of enabled channels.
 
     :param case: the case as a dict (``id``, ``number``, ``channel``, ``status``, ``intake`` …).
-    :param user: the signed-in user as a dict (``id``, ``role``, ``room``).
+    :param user: the signed-in user as a dict (``id``, ``role``, ``room``, ``csrf_token`` — put it in a
+        hidden ``_csrf_token`` field so a panel's forms also work without JavaScript).
     :param registry: the running deployment's :class:`core.registry.Registry` (channel documents …).
     :return: ``None``, or a dict ``{"title": str, "html": markupsafe.Markup}``, or an awaitable
         of either.
@@ -144,7 +145,8 @@ def fengqiao_case_transitioned(event: dict[str, Any], registry: Registry) -> Any
     slow I/O (deliver over the network from a worker instead).
 
     :param event: ``{"case_id", "case_number", "channel", "transition", "type", "from_state",
-        "to_state", "status", "partner_event", "data", "event_id", "partner_id", "external_id"}``.
+        "to_state", "status", "partner_event", "data", "event_id", "partner_id", "external_id",
+        "occurred_at"}`` (``occurred_at`` is the timezone-aware time of the change).
     :param registry: the running deployment's :class:`core.registry.Registry`.
     :return: ``None`` or an awaitable resolving to ``None``.
     """

@@ -40,7 +40,7 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
         return None
     from core.handoff.panel import deliveries_panel
 
-    return deliveries_panel(case)
+    return deliveries_panel(case, user.get("csrf_token", ""))
 
 
 @hookimpl

@@ -153,7 +153,7 @@ async def enqueue(event: Mapping[str, Any]) -> str | None:
                     event.get("case_number"), event["partner_id"], event.get("type"))
         return None
     event_id = new_event_id()
-    occurred = clock.now().astimezone(clock.TZ)
+    occurred = (event.get("occurred_at") or clock.now()).astimezone(clock.TZ)
     body = {
         "id": event_id,
         "type": event["type"],

@@ -24,7 +24,7 @@ def _time(value: dt.datetime | None) -> str:
     return value.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def render_panel(case: dict[str, Any], rows: list[dict[str, Any]]) -> Markup:
+def render_panel(case: dict[str, Any], rows: list[dict[str, Any]], csrf_token: str = "") -> Markup:
     """HTML of the panel; every value is escaped."""
     if not rows:
         return Markup('<p class="empty" id="handoff-deliveries">尚无需要通知合作方（{}）的事件。</p>').format(
@@ -47,8 +47,9 @@ def render_panel(case: dict[str, Any], rows: list[dict[str, Any]]) -> Markup:
             url = f"/cases/{int(case['id'])}/deliveries/{r['event_id']}/resend"
             action = Markup(
                 '<form method="post" action="{0}" hx-post="{0}" hx-target="#case-body" hx-swap="outerHTML"'
-                ' class="inline"><button type="submit">重新发送</button></form>'
-            ).format(url)
+                ' class="inline"><input type="hidden" name="_csrf_token" value="{1}">'
+                '<button type="submit">重新发送</button></form>'
+            ).format(url, csrf_token)
         body.append(
             Markup(
                 '<tr class="delivery d-{status}" data-event-id="{eid}"><td><code>{eid}</code></td><td>{type}</td>'
@@ -64,7 +65,7 @@ def render_panel(case: dict[str, Any], rows: list[dict[str, Any]]) -> Markup:
     ).format(partner=case.get("partner_id") or "", rows=Markup("").join(body))
 
 
-async def deliveries_panel(case: dict[str, Any]) -> dict[str, Any]:
+async def deliveries_panel(case: dict[str, Any], csrf_token: str = "") -> dict[str, Any]:
     rows = await deliveries_for_case(int(case["id"]))
-    return {"title": "合作方通知（回调）", "html": render_panel(case, rows)}
+    return {"title": "合作方通知（回调）", "html": render_panel(case, rows, csrf_token)}
 

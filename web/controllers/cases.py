@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
+from litestar.utils.scope.state import ScopeState
 from litestar.response import Redirect, Template
 
 from core import case_clocks as clocks
@@ -138,7 +139,9 @@ class CaseController(Controller):
         protocol = reg.protocols.get(case["channel"])
         transitions = await engine.available_transitions(reg, case, user) if protocol else []
         panels = [p for p in await await_each(reg.pm.hook.fengqiao_case_panels(
-            case=case, user={"id": user.id, "role": user.role, "room": user.room}, registry=reg)) if p]
+            case=case, user={"id": user.id, "role": user.role, "room": user.room,
+                             "csrf_token": ScopeState.from_scope(request.scope).csrf_token or ""},
+            registry=reg)) if p]
         status = CoreStatus(case["status"])
         ctx = {
             "user": user,
