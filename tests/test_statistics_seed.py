@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.statistics.queries import StatsFilters, naive_type_source, resolve_scope
+from core.statistics.queries import StatsFilters, naive_type_source
 from core.statistics.report import monthly_report
 from core.statistics.seed import parse_years, seed
 from core.statistics.testing import rebuilt_snapshot, rollup_snapshot
