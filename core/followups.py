@@ -18,6 +18,7 @@ from core import clock
 from core.access import UserCtx, case_scope
 from core.cases import Refused, load_case, write_event
 from core.db import write_transaction
+from core.plugins import await_each
 from core.registry import Registry
 from core.tables import Agreement, Case, FollowUp
 
@@ -84,6 +85,7 @@ async def record_followup(reg: Registry, case_id: int, actor: UserCtx, data: Fol
                                            created_at=clock.now()))
         await write_event(case_id, "case.followup_recorded", actor=actor,
                           data={"performance": data.performance, "satisfaction": data.satisfaction})
+        await await_each(reg.pm.hook.fengqiao_agreement_fulfilment_changed(case_id=case_id, registry=reg))
 
 
 async def followups_of_case(case_id: int) -> list[dict[str, Any]]:

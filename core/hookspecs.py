@@ -186,3 +186,16 @@ def fengqiao_register_agreement_requirements(settings: Settings) -> list[Agreeme
     :return: a list of :class:`core.documents.model.AgreementRequirement`; keys must be unique and the
         channels they name installed.
     """
+
+
+@hookspec
+def fengqiao_agreement_fulfilment_changed(case_id: int, registry: Registry) -> Any:
+    """React to a change of an agreement's fulfilment (履行) state, inside the transaction that made it.
+
+    Called when a follow-up records performance (``performed``, ``partial``, ``breached``); raising
+    aborts the change. Rollups of performed agreements use it.
+
+    :param case_id: the case whose agreement changed.
+    :param registry: the running deployment's :class:`core.registry.Registry`.
+    :return: ``None`` or an awaitable resolving to ``None``.
+    """

@@ -19,6 +19,7 @@ from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession,
 __all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "visible_rooms", "PAGE_SIZE"]
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000
 NULL_DEADLINES_LAST = QueryString('"core_case"."deadline" IS NULL')
 LIST_COLUMNS = (
     Case.id, Case.number, Case.channel, Case.kind, Case.status, Case.state, Case.dispute_type,
@@ -85,13 +86,16 @@ def _decode_cursor(cursor: str, sort: str) -> Any:
 async def list_cases(
     user: UserCtx, f: CaseFilters, cursor: str | None = None, limit: int = PAGE_SIZE
 ) -> tuple[list[dict[str, Any]], str | None, int]:
-    """One page of cases, the cursor of the next page (or ``None``) and the total count.
+    """One page of cases, the cursor of the next page (or ``None``) and the total count (capped at
+    ``COUNT_CAP + 1``, meaning "more than COUNT_CAP").
 
     Keyset pagination: ``newest`` orders by id descending; ``deadline`` by due date ascending
     (cases without a deadline last), then id.
     """
     clauses = _where(user, f)
-    total = await Case.count().where(*clauses)
+    # a capped count: exact up to COUNT_CAP, then shown as "COUNT_CAP+" (a full COUNT(*) over a
+    # province's millions of cases would cost more than the keyset page itself)
+    total = len(await Case.select(Case.id).where(*clauses).limit(COUNT_CAP + 1))
     query = Case.select(*LIST_COLUMNS).where(*clauses)
     pos = _decode_cursor(cursor, f.sort) if cursor else None
     if f.sort == "deadline":

@@ -16,7 +16,8 @@ import msgspec
 
 from core import clock
 from core.access import UserCtx
-from core.cases import load_case, write_event
+from core.cases import Refused, load_case, write_event
+from core.lifecycle import OPEN_STATUSES
 from core.db import write_transaction
 from core.forms import FormErrors
 from core.registry import Registry
@@ -57,6 +58,8 @@ async def set_flags(reg: Registry, case_id: int, actor: UserCtx, flags: list[str
         raise FormErrors({"flags": "未知的风险标记"})
     async with write_transaction():
         case = await load_case(case_id, actor, for_update=True)
+        if case["status"] not in {s.value for s in OPEN_STATUSES}:
+            raise Refused("案件已办结，风险标记不能再更改")
         before = set(case["risk_flags"] or [])
         after = set(flags)
         for flag in sorted(after - before):

@@ -232,3 +232,11 @@ def test_overview_and_mediator_performance(registry, world, make_case, arun):
         3, 1, Decimal("0.5"), 1, Decimal("1.000"), Decimal("1.000"))
     assert a["avg_days"] is not None and a["avg_days"] >= 0
     assert perf["med-b"]["handled"] == 0 and perf["med-b"]["success_rate"] is None
+
+
+def test_flags_are_frozen_once_a_case_is_concluded(registry, world, make_case, arun):
+    user = world["users"]["med-a"]
+    case = make_case(world["rooms"]["a"], user)
+    arun(apply_transition(registry, case["id"], "decline", user, {"reason": "不属于受理范围"}))
+    with pytest.raises(Refused, match="已办结"):
+        arun(set_flags(registry, case["id"], user, ["may_escalate"], ""))

@@ -304,12 +304,17 @@ class RecorderPlugin:
     def __init__(self):
         self.events = []
         self.registered = []
+        self.fulfilment = []
 
     @hookimpl
     async def fengqiao_case_registered(self, case):
         if case["dispute_type"] == "other":
             raise RuntimeError("refuse 'other'")
         self.registered.append((case["number"], case["channel"], case["status"]))
+
+    @hookimpl
+    def fengqiao_agreement_fulfilment_changed(self, case_id):
+        self.fulfilment.append(case_id)
 
     @hookimpl
     def fengqiao_case_transitioned(self, event):
@@ -383,3 +388,30 @@ def test_plugins_page_lists_plugins_rules_and_channels(client, world, login):
     for text in ("builtin", "general", "fengqiao_register_handoff_protocols", "人民调解",
                  "general_mediation", "《人民调解工作若干规定》第三十三条"):
         assert text in page.text
+
+
+def test_fulfilment_hook_runs_when_a_followup_records_performance(settings, world, arun):
+    import datetime as dt
+    from decimal import Decimal
+
+    from core import clock
+    from core.cases import apply_transition, record_session, save_agreement
+    from core.followups import FollowUpIn, record_followup
+    from core.records import AgreementIn, SessionIn
+
+    recorder = RecorderPlugin()
+    reg = build_registry(settings, [*DEFAULT_PLUGINS, recorder], entry_points=False)
+    user = world["users"]["med-a"]
+    case = _make_with(reg, world, user)
+    for key in ("accept", "start_mediation"):
+        arun(apply_transition(reg, case["id"], key, user))
+    arun(record_session(reg, case["id"], user, SessionIn(held_at=clock.now(), place="室", attendees="双方", record="记录")))
+    arun(save_agreement(reg, case["id"], user, AgreementIn(
+        terms="乙方于十日内支付甲方200元", facts="事实", performance_method="转账", amount=Decimal("200"),
+        performance_deadline=clock.today() + dt.timedelta(days=10), signed_by_parties=True,
+        signed_by_mediator=True, sealed=True, signed_on=clock.today())))
+    arun(apply_transition(reg, case["id"], "settle", user))
+    assert recorder.fulfilment == []
+    arun(record_followup(reg, case["id"], user, FollowUpIn(done_on=clock.today(), performance="performed",
+                                                           satisfaction="satisfied")))
+    assert recorder.fulfilment == [case["id"]]

@@ -139,3 +139,15 @@ def test_rerendered_pages_are_html_not_json(client, world, login, make_case, csr
     invalid = client.post("/intake/general/walk_in", data={"_csrf_token": csrf(client), "c.summary": ""})
     for resp in (refused, invalid):
         assert resp.headers["content-type"].startswith("text/html"), resp.headers["content-type"]
+
+
+def test_case_count_is_capped(client, world, login, make_case, monkeypatch):
+    import core.queries
+    import web.controllers.cases
+
+    monkeypatch.setattr(core.queries, "COUNT_CAP", 3)
+    monkeypatch.setattr(web.controllers.cases, "COUNT_CAP", 3)
+    for _ in range(4):
+        make_case(world["rooms"]["a"], world["users"]["med-a"])
+    login(client, "med-a")
+    assert "超过 3 件" in client.get("/cases").text

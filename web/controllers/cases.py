@@ -19,7 +19,7 @@ from core.deadline_service import case_clocks
 from core.forms import FormErrors, validate_form
 from core.lifecycle import CoreStatus
 from core.plugins import await_each
-from core.queries import CaseFilters, case_file, dashboard, list_cases, visible_rooms
+from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
 from core.tables import Recusal, User
 from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
@@ -110,6 +110,7 @@ class CaseController(Controller):
                 "rows": rows,
                 "next_cursor": next_cursor,
                 "total": total,
+                "count_cap": COUNT_CAP,
                 "filters": filters,
                 "query": query,
                 "first_page": not p.get("cursor"),
