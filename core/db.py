@@ -24,7 +24,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-__all__ = ["configure", "engine", "write_transaction", "all_tables", "start", "stop", "is_sqlite"]
+__all__ = ["configure", "engine", "read_transaction", "write_transaction", "all_tables", "start", "stop", "is_sqlite"]
 
 SQLITE_TIMEOUT = 30.0
 
@@ -110,6 +110,24 @@ async def write_transaction() -> AsyncIterator[object]:
     else:
         async with db.transaction() as txn:
             yield txn
+
+
+@asynccontextmanager
+async def read_transaction() -> AsyncIterator[None]:
+    """Run a page's reads on one connection in one read-only snapshot (SQLite: a deferred
+    transaction in WAL mode; PostgreSQL: REPEATABLE READ, READ ONLY). On SQLite this also means one
+    connection instead of one per query. Joins an enclosing transaction."""
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield
+        return
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.deferred):
+            yield
+    else:
+        async with db.transaction():
+            await db.run_ddl("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
 
 
 async def start(pool: bool = True) -> None:

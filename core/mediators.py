@@ -176,9 +176,10 @@ async def suggest_mediators(case: dict[str, Any]) -> list[Suggestion]:
     recused = {r["user"] for r in await Recusal.select(Recusal.user).where(Recusal.case == case["id"])}
     loads: dict[int, int] = {}
     open_values = [s.value for s in OPEN_STATUSES]
-    for row in await Case.raw(
+    for row in await Case.raw(  # the open caseload of these mediators only
         "SELECT mediator, COUNT(*) AS n FROM core_case WHERE status IN ("
-        + ", ".join("{}" for _ in open_values) + ") AND mediator IS NOT NULL GROUP BY mediator", *open_values):
+        + ", ".join("{}" for _ in open_values) + ") AND mediator IN ("
+        + ", ".join("{}" for _ in ids or [-1]) + ") GROUP BY mediator", *open_values, *(ids or [-1])):
         loads[row["mediator"]] = row["n"]
     dispute = case["dispute_type"].split(".", 1)[0]
     out = []

@@ -9,14 +9,13 @@ every organisation, for an admin). A filter outside the user's scope is ignored,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import clock
 from core.access import UserCtx, room_scope
 from core.channels import StatisticDef
+from core.db import read_transaction
 from core.statistics.tables import MEASURES, Rollup
 from core.tables import Organisation, Room
 
@@ -166,26 +165,8 @@ async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return await Rollup.raw(sql, *params)
 
 
-@asynccontextmanager
-async def read_snapshot() -> AsyncIterator[None]:
-    """Run a page's reads on one connection in one read transaction: one consistent snapshot of the
-    rollups (SQLite WAL, PostgreSQL REPEATABLE READ), and on SQLite one connection instead of one per
-    query. Joins an enclosing transaction."""
-    from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
-    from core.db import engine
-
-    db = engine()
-    if db.current_transaction.get() is not None:
-        yield
-        return
-    if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.deferred):
-            yield
-    else:
-        async with db.transaction(allow_nested=True) as txn:
-            await Rollup.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield
+read_snapshot = read_transaction
+"""Kept for callers in this package: one read snapshot per page (see :func:`core.db.read_transaction`)."""
 
 
 async def load_stats(scope: Scope, statistics: dict[str, StatisticDef], *, breakdowns: bool = True) -> StatsData:

@@ -18,6 +18,7 @@ from core.access import UserCtx
 from core.deadline_service import case_clocks
 from core.forms import FormErrors, validate_form
 from core.lifecycle import CoreStatus
+from core.db import read_transaction
 from core.plugins import await_each
 from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
@@ -69,6 +70,10 @@ class CaseController(Controller):
     @get("/", name="dashboard")
     async def dashboard_page(self, request: Request) -> Template:
         user: UserCtx = await current_user(request)
+        async with read_transaction():
+            return await self._dashboard(request, user)
+
+    async def _dashboard(self, request: Request, user: UserCtx) -> Template:
         data = await dashboard(user)
         return render(request, "pages/dashboard.html", None, {
             "user": user, **data,
@@ -99,7 +104,9 @@ class CaseController(Controller):
             urgent=p.get("urgent") == "1",
             sort="deadline" if p.get("sort") == "deadline" else "newest",
         )
-        rows, next_cursor, total = await list_cases(user, filters, p.get("cursor"))
+        async with read_transaction():
+            rows, next_cursor, total = await list_cases(user, filters, p.get("cursor"))
+            rooms = await visible_rooms(user)
         query = {k: v for k, v in p.items() if k != "cursor" and v}
         return render(
             request,
@@ -114,11 +121,16 @@ class CaseController(Controller):
                 "filters": filters,
                 "query": query,
                 "first_page": not p.get("cursor"),
-                "rooms": await visible_rooms(user),
+                "rooms": rooms,
             },
         )
 
-    async def _case_page(
+    async def _case_page(self, request: Request, case_id: int, **kw: Any) -> Template:
+        """The case page, read in one snapshot on one connection (see ``core.db.read_transaction``)."""
+        async with read_transaction():
+            return await self._render_case_page(request, case_id, **kw)
+
+    async def _render_case_page(
         self,
         request: Request,
         case_id: int,
