@@ -14,8 +14,11 @@ def test_login_failure_and_cookie_flags(client, world, csrf):
     cookie = next(v for k, v in resp.headers.multi_items() if k == "set-cookie" and v.startswith("fq_session="))
     for flag in ("Secure", "HttpOnly", "SameSite=lax"):
         assert flag.lower() in cookie.lower()
-    csrf_cookie = client.get("/login").headers.get("set-cookie", "") or "csrftoken; Secure; HttpOnly"
-    assert "secure" in csrf_cookie.lower()
+    client.cookies.clear()
+    first_visit = client.get("/login")
+    csrf_cookie = next(v for k, v in first_visit.headers.multi_items() if k == "set-cookie" and v.startswith("csrftoken="))
+    for flag in ("secure", "httponly", "samesite=lax"):
+        assert flag in csrf_cookie.lower()
 
 
 def test_unsafe_routes_reject_missing_csrf_token(client, world, login, make_case):
@@ -76,7 +79,12 @@ def test_list_filters_search_and_keyset_pagination(client, world, login, make_ca
     assert "共 15 件" in client.get("/cases", params={"dispute_type": "contract"}).text
     assert "共 1 件" in client.get("/cases", params={"status": "accepted"}).text
     assert "共 29 件" in client.get("/cases", params={"status": "registered"}).text
-    assert "共 1 件" in client.get("/cases", params={"sort": "deadline", "status": "open", "urgent": "1"}).text or True
+    urgent = {"sort": "deadline", "status": "open", "urgent": "1"}
+    assert "共 0 件" in client.get("/cases", params=urgent).text  # the accepted case is due in 30 days
+    from core.tables import Case
+
+    arun(Case.update({Case.deadline: clock.today() + dt.timedelta(days=2)}).where(Case.id == made[0]["id"]))
+    assert "共 1 件" in client.get("/cases", params=urgent).text
     tomorrow = (clock.today() + dt.timedelta(days=2)).isoformat()
     assert "共 0 件" in client.get("/cases", params={"date_from": tomorrow}).text
     # nonsense filter values are ignored, not a 500

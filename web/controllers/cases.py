@@ -17,7 +17,7 @@ from core import cases as engine
 from core.access import UserCtx
 from core.deadline_service import case_clocks
 from core.forms import FormErrors, validate_form
-from core.lifecycle import CoreStatus
+from core.lifecycle import OPEN_STATUSES, CoreStatus
 from core.db import read_transaction
 from core.plugins import await_each
 from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, visible_rooms
@@ -46,13 +46,17 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+OPEN = {s.value for s in OPEN_STATUSES}
+
+
 async def _people_context(case: dict[str, Any]) -> dict[str, Any]:
     """Mediator suggestions, recusals, warnings and follow-ups for the case page."""
     recusals = await Recusal.select(Recusal.reason, Recusal.created_at, Recusal.user.display_name.as_alias("name")).where(
         Recusal.case == case["id"]).order_by(Recusal.id)
     mediator = await User.select(User.display_name).where(User.id == case["mediator"]).first() if case["mediator"] else None
     return {
-        "suggestions": await mediators.suggest_mediators(case),
+        # only open cases offer assignment; skip the caseload query for the rest
+        "suggestions": await mediators.suggest_mediators(case) if case["status"] in OPEN else [],
         "mediator_name": mediator["display_name"] if mediator else "",
         "recusals": recusals,
         "recusal_schema": mediators.RecusalIn,
