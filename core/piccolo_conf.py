@@ -10,8 +10,13 @@ from core.settings import load_settings
 
 DB = None  # set below or by core.db.configure
 
-APP_REGISTRY = AppRegistry(apps=["core.tables.piccolo_app", "core.handoff.piccolo_app",
-                                    "core.documents.piccolo_app", "core.statistics.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=[
+    "core.tables.piccolo_app",
+    "core.handoff.piccolo_app",
+    "core.documents.piccolo_app",
+    "core.statistics.piccolo_app",
+    # built-in channel plugins with tables of their own (one line each)
+])
 
 
 def _init() -> None:
