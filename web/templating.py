@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import decimal
 from functools import partial
 from pathlib import Path
@@ -101,9 +102,26 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     )
 
 
+def template_dirs(reg: Registry) -> list[Path]:
+    """Core templates first, then each loaded plugin's own ``templates/`` folder (next to its module).
+
+    A plugin keeps its templates under a folder named after itself (``templates/court/…``) so names
+    never collide; core templates cannot be overridden (core's folder is searched first).
+    """
+    dirs = [HERE / "templates"]
+    for plugin in reg.pm.get_plugins():
+        module_file = getattr(plugin, "__file__", None) or getattr(
+            sys.modules.get(type(plugin).__module__), "__file__", None)
+        if module_file:
+            folder = Path(module_file).parent / "templates"
+            if folder.is_dir() and folder not in dirs:
+                dirs.append(folder)
+    return dirs
+
+
 def template_config(reg: Registry) -> TemplateConfig:
     return TemplateConfig(
-        directory=HERE / "templates",
+        directory=template_dirs(reg),
         engine=JinjaTemplateEngine,
         engine_callback=partial(_setup, reg),
     )
