@@ -16,6 +16,8 @@ APP_REGISTRY = AppRegistry(apps=[
     "core.documents.piccolo_app",
     "core.statistics.piccolo_app",
     # built-in channel plugins with tables of their own (one line each)
+    "plugins.court.piccolo_app",
+    "plugins.petition.piccolo_app",
 ])
 
 

@@ -1,0 +1,3 @@
+"""The petition channel (访调对接); see docs/channels/petition.md."""
+
+NAME = "petition"
