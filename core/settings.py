@@ -55,6 +55,8 @@ class Settings:
     """Overrides of deadline rules, keyed by rule key (see ``core.deadlines``)."""
     calendar: dict[str, Any] = field(default_factory=dict)
     """Local holidays and make-up working days (see ``core.calendar``)."""
+    field_encryption: dict[str, Any] = field(default_factory=dict)
+    """Keys and algorithm for personal-data fields (``[field_encryption]``; see ``core.crypto``)."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole merged TOML document, for plugins that read their own top-level sections."""
 
@@ -119,6 +121,29 @@ def _check_database_url(url: str) -> None:
         raise SettingsError("FENGQIAO_DATABASE_URL names no database")
 
 
+def _field_encryption(env: dict[str, str], doc: dict[str, Any]) -> dict[str, Any]:
+    """``[field_encryption]`` from the TOML file, overridden by ``FENGQIAO_FIELD_KEYS``
+    (``id=secret,id=secret``), ``FENGQIAO_FIELD_CURRENT_KEY``, ``FENGQIAO_FIELD_ALGORITHM`` and
+    ``FENGQIAO_FIELD_INDEX_KEY``."""
+    conf = doc.get("field_encryption", {})
+    if not isinstance(conf, dict):
+        raise SettingsError("[field_encryption] must be a table")
+    conf = dict(conf)
+    if env.get("FENGQIAO_FIELD_KEYS"):
+        keys: dict[str, str] = {}
+        for item in env["FENGQIAO_FIELD_KEYS"].split(","):
+            kid, sep, secret = item.strip().partition("=")
+            if not sep:
+                raise SettingsError("FENGQIAO_FIELD_KEYS must be id=secret pairs separated by commas")
+            keys[kid.strip()] = secret.strip()
+        conf["keys"] = keys
+    for var, name in (("FENGQIAO_FIELD_CURRENT_KEY", "current_key"), ("FENGQIAO_FIELD_ALGORITHM", "algorithm"),
+                      ("FENGQIAO_FIELD_INDEX_KEY", "index_key")):
+        if env.get(var):
+            conf[name] = env[var]
+    return conf
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from the environment and the optional TOML file.
 
@@ -175,8 +200,15 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         trace_plugins=_bool("FENGQIAO_TRACE_PLUGINS", env.get("FENGQIAO_TRACE_PLUGINS", "0")),
         deadlines=doc.get("deadlines", {}),
         calendar=doc.get("calendar", {}),
+        field_encryption=_field_encryption(env, doc),
         raw=doc,
     )
+    from core.crypto import CryptoConfigError, FieldCipher
+
+    try:
+        FieldCipher.from_settings(settings)
+    except CryptoConfigError as exc:
+        raise SettingsError(str(exc)) from None
     try:
         settings.case_number_format.format(year=2026, prefix="X", seq=1)
     except (KeyError, IndexError, ValueError) as exc:

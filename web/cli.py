@@ -130,7 +130,7 @@ def _load_demo(settings: Settings) -> None:
 
     async def go() -> list[tuple[str, str, str]]:
         reg = await _prepare(settings)
-        return await load_demo(reg, FieldCipher.from_secret(settings.secret_key))
+        return await load_demo(reg, FieldCipher.from_settings(settings))
 
     logins = _run(go())
     print("demo logins (username / password):")
@@ -141,7 +141,7 @@ def _load_demo(settings: Settings) -> None:
 def _cipher(settings: Settings) -> Any:
     from core.crypto import FieldCipher
 
-    return FieldCipher.from_secret(settings.secret_key)
+    return FieldCipher.from_settings(settings)
 
 
 def _partner_call(settings: Settings, action: Any) -> Any:
@@ -291,6 +291,36 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
     print(f"audit chain intact: {result.checked} entries")
 
 
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> None:
+    """Re-encrypt every personal-data field to the current key; recompute blind indexes."""
+    from core.keyrotation import rotate
+
+    async def go() -> Any:
+        await _prepare(settings)
+        return await rotate(_cipher(settings), batch=args.batch)
+
+    report = _run(go())
+    print(report.summary())
+    if report.failed:
+        raise CliError(f"{report.failed} value(s) could not be decrypted with any configured key; "
+                       "keep the old keys in settings and see the log")
+
+
+def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> None:
+    """Count stored values per algorithm and key id (what a rotation would still touch)."""
+    from core.keyrotation import key_usage
+
+    async def go() -> Any:
+        await _prepare(settings)
+        return await key_usage(_cipher(settings))
+
+    cipher = _cipher(settings)
+    usage = _run(go())
+    print(f"current: {cipher.algorithm} key {cipher.current}")
+    for (algorithm, kid), count in sorted(usage.items()):
+        print(f"  {algorithm:<12} {kid:<16} {count}")
+
+
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     from core.backup import backup
 
@@ -332,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_restore)
     audit_cmd = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(dest="audit_cmd", required=True)
     audit_cmd.add_parser("verify", help="check every link of the audit chain").set_defaults(func=cmd_audit_verify)
+    keys = sub.add_parser("keys", help="personal-data encryption keys").add_subparsers(dest="keys_cmd", required=True)
+    p = keys.add_parser("rotate", help="re-encrypt stored ID numbers, phones and partner secrets to the current key "
+                        "and recompute blind indexes (safe while serving)")
+    p.add_argument("--batch", type=int, default=200, help="rows per transaction (default 200)")
+    p.set_defaults(func=cmd_keys_rotate)
+    keys.add_parser("status", help="how many stored values each key still protects").set_defaults(func=cmd_keys_status)
     deadlines = sub.add_parser("deadlines", help="legal-calendar maintenance").add_subparsers(
         dest="deadlines_cmd", required=True)
     deadlines.add_parser("sweep", help="record passed deadlines (serve does this hourly)").set_defaults(
