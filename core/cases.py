@@ -405,6 +405,15 @@ async def record_session(reg: Registry, case_id: int, user: UserCtx, session: Se
     async with write_transaction():
         case = await load_case(case_id, user, for_update=True)
         _require_status(case, {CoreStatus.IN_MEDIATION}, "记录调解")
+        previous = await MediationSession.select().where(MediationSession.case == case_id).order_by(
+            MediationSession.held_at)
+        problems = [p for p in await await_each(reg.pm.hook.fengqiao_check_session(
+            case=case, session=msgspec.structs.asdict(session), sessions=previous, registry=reg)) if p]
+        field_errors = {k: v for p in problems if isinstance(p, dict) for k, v in p.items()}
+        if field_errors:
+            raise FormErrors(field_errors)
+        if problems:
+            raise Refused("；".join(str(p) for p in problems))
         rows = await MediationSession.insert(
             MediationSession(
                 case=case_id,

@@ -199,3 +199,26 @@ def fengqiao_agreement_fulfilment_changed(case_id: int, registry: Registry) -> A
     :param registry: the running deployment's :class:`core.registry.Registry`.
     :return: ``None`` or an awaitable resolving to ``None``.
     """
+
+
+@hookspec
+def fengqiao_check_session(
+    case: dict[str, Any], session: dict[str, Any], sessions: list[dict[str, Any]], registry: Registry
+) -> Any:
+    """Check a mediation session before it is recorded (a session-scheduling rule of a channel).
+
+    Called by ``core.cases.record_session`` inside its write transaction, after the case row is locked
+    and before the session is written, for every case; a plugin looks at ``case["channel"]`` itself.
+    Use it for rules such as "a minor's guardian must attend" or "a second session only within 7
+    working days of the first" (公安机关办理行政案件程序规定 第一百八十一条、第一百八十三条).
+
+    :param case: the case row as a dict (``id``, ``channel``, ``kind``, ``status``, ``state``, ``intake``
+        decoded …).
+    :param session: the session as entered (``held_at``, ``place``, ``online``, ``attendees``,
+        ``record``, ``outcome``).
+    :param sessions: the sessions already recorded on the case, oldest first (dicts with ``held_at`` …).
+    :param registry: the running deployment's :class:`core.registry.Registry` (calendar, settings …).
+    :return: ``None`` when the session may be recorded; else a refusal message (``str``, answered 409)
+        or a dict of session form field → message (answered 422); or an awaitable of either. Nothing
+        is stored when any plugin refuses.
+    """
