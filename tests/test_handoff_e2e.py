@@ -64,7 +64,7 @@ def test_referral_to_callbacks_through_an_outage(settings, arun, tmp_path):
     assert token not in json.dumps(row, default=str) and secret not in json.dumps(row, default=str)
     listed = ok(fq(env, "partners", "list"))
     assert "court-a" in listed and token not in listed and secret not in listed
-    err = fq(env, "partners", "add", "court-b", "--channel", "court", "--room", "room-a", "--callback-url", "http://x/")
+    err = fq(env, "partners", "add", "court-b", "--channel", "nosuch", "--room", "room-a", "--callback-url", "http://x/")
     assert err.returncode == 1 and err.stderr.startswith("fengqiao: error:") and len(err.stderr.splitlines()) == 1
 
     port = free_port()
