@@ -17,7 +17,6 @@ APP_REGISTRY = AppRegistry(apps=[
     "core.statistics.piccolo_app",
     # built-in channel plugins with tables of their own (one line each)
     "plugins.court.piccolo_app",
-    "plugins.court.piccolo_app",
     "plugins.petition.piccolo_app",
 ])
 

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.handoff",
     "core.statistics",
     "plugins.general",
+    "plugins.police",
     "plugins.court",
 )
 """Built-in plugins as importable module names; the plugin name is the last dotted part."""
