@@ -184,7 +184,13 @@ class DocumentsController(Controller):
         try:
             await action(user, reg, case, form)
         except FormErrors as exc:
-            return await self._file_page(request, case_id, errors=exc.errors, error_form=error_form, values=form,
+            errors = dict(exc.errors)
+            # the forms show some errors by their fields, but an unknown item (or a signature form the
+            # case does not display) has no field to show them by: the banner names every problem
+            named = [f"{_FIELD_LABELS.get(k, k)}：{v}" for k, v in errors.items() if k]
+            if named and "" not in errors:
+                errors[""] = "请检查：" + "；".join(named)
+            return await self._file_page(request, case_id, errors=errors, error_form=error_form, values=form,
                                          status_code=422)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc
@@ -217,6 +223,10 @@ class DocumentsController(Controller):
             await record_signature(case_id, user, validate_form(WetSignatureIn, form))
 
         return await self._act(request, case_id, "signature", action)
+
+
+_FIELD_LABELS = {"item": "材料", "note": "说明", "pages": "页数", "signers": "签名人", "signed_on": "签署日期",
+                 "place": "签署地点"}
 
 
 class ItemIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
