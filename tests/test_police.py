@@ -428,3 +428,52 @@ def test_session_check_hook_is_generic(settings, world, cipher, make_case, arun)
     with pytest.raises(Refused, match="最多调解三次"):
         arun(record_session(reg, case["id"], med, session("2026-11-05T10:00:00+08:00")))
     assert arun(MediationSession.count()) == 3
+
+
+# --------------------------------------------------------------------------- the whole flow through the pages
+
+
+def test_flow_through_the_case_page_with_and_without_htmx(registry, police, new_case, client, login, csrf, arun):
+    case = new_case()
+    cid = case["id"]
+    login(client, "med-p")
+    htmx = {"HX-Request": "true", "x-csrftoken": csrf(client)}
+
+    def act(key: str, data: dict[str, Any] | None = None, *, partial: bool = False) -> Any:
+        if partial:
+            return client.post(f"/cases/{cid}/transitions/{key}", data=data or {}, headers=htmx)
+        return client.post(f"/cases/{cid}/transitions/{key}", data={"_csrf_token": csrf(client), **(data or {})},
+                           follow_redirects=False)
+
+    assert act("accept").status_code == 303
+    resp = act("start_mediation", partial=True)  # htmx: the case body partial, with the police panel in it
+    assert resp.status_code == 200 and "<html" not in resp.text and 'id="police-panel"' in resp.text
+    page = client.get(f"/cases/{cid}").text
+    for label in ("调解不成，退回派出所", "终止调解（又实施违法行为、逃跑或拒绝调解）", "调解过程中又针对对方实施违反治安管理行为"):
+        assert label in page
+    resp = client.post(f"/cases/{cid}/sessions", data={
+        "_csrf_token": csrf(client), "held_at": "2026-11-02T15:00", "place": "调解室", "attendees": "李四、赵五",
+        "record": "调解", "outcome": "agreement"}, follow_redirects=False)
+    assert resp.status_code == 303
+    arun(save_agreement(registry, cid, police["users"]["med-p"], agreement()))
+    assert act("settle").status_code == 303
+    refused = act("feedback", {"note": "已履行"})
+    assert refused.status_code == 409 and "回访" in refused.text
+    clock.freeze(dt.datetime(2026, 11, 21, 9, 0, tzinfo=TZ))
+    login(client, "med-p")  # nineteen days later: the session has timed out
+    htmx["x-csrftoken"] = csrf(client)
+    resp = client.post(f"/cases/{cid}/followups", data={"_csrf_token": csrf(client), "done_on": "2026-11-21",
+                                                         "performance": "performed", "satisfaction": "satisfied"},
+                       follow_redirects=False)
+    assert resp.status_code == 303
+    bad = act("feedback", {"note": "已履行", "no_penalty_application": "1"}, partial=True)
+    assert bad.status_code == 422 and "请填写书面申请日期" in bad.text
+    assert act("feedback", {"note": "已履行，双方书面申请不予处罚", "no_penalty_application": "1",
+                            "applied_on": "2026-11-21", "applicants": "李四、赵五"}).status_code == 303
+    row = arun(load_case(cid, None))
+    assert (row["state"], row["status"]) == ("fed_back", "closed")
+    assert "已履行并反馈派出所（结案）" in client.get(f"/cases/{cid}").text
+
+    login(client, "med-r")  # another organisation's mediator: the case and its actions are 404
+    assert client.get(f"/cases/{cid}").status_code == 404
+    assert client.post(f"/cases/{cid}/transitions/close", data={"_csrf_token": csrf(client)}).status_code == 404
