@@ -44,6 +44,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.general",
     "plugins.police",
     "plugins.court",
+    "plugins.procuratorate",
 )
 """Built-in plugins as importable module names; the plugin name is the last dotted part."""
 
