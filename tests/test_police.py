@@ -161,31 +161,48 @@ def test_transfer_form_validation_and_manual_entry(client, login, csrf, police, 
 # --------------------------------------------------------------------------- eligibility
 
 
-def test_excluded_public_order_case_cannot_be_accepted_and_returns_to_station(
+def test_excluded_public_order_transfer_is_returned_to_the_station_at_intake(
         registry, police, new_case, client, login, csrf, arun):
     case = new_case(excluded_provoking_trouble=True, excluded_repeat_offender=True)
-    med = police["users"]["med-p"]
-    with pytest.raises(Refused) as exc:
-        arun(apply_transition(registry, case["id"], "accept", med))
-    assert "寻衅滋事" in exc.value.message and "退回派出所" in exc.value.message
-    assert arun(load_case(case["id"], None))["state"] == "transferred"
-
-    login(client, "med-p")
-    page = client.get(f"/cases/{case['id']}")
-    assert 'id="police-ineligible"' in page.text and "多次实施违反治安管理行为" in page.text
-    refused = client.post(f"/cases/{case['id']}/transitions/accept", data={"_csrf_token": csrf(client)})
-    assert refused.status_code == 409 and "寻衅滋事" in refused.text
-    missing = client.post(f"/cases/{case['id']}/transitions/return_to_station", data={"_csrf_token": csrf(client)})
-    assert missing.status_code == 422 and "此项为必填" in missing.text
-    done = client.post(f"/cases/{case['id']}/transitions/return_to_station", follow_redirects=False,
-                       data={"_csrf_token": csrf(client), "ground": "provoking_trouble", "reason": "系寻衅滋事，不适用调解"})
-    assert done.status_code == 303
     row = arun(load_case(case["id"], None))
     assert (row["state"], row["status"], row["outcome"]) == ("returned", "declined", "declined")
+    assert "寻衅滋事、多次实施违反治安管理行为" in row["outcome_reason"] and "第一百七十九条" in row["outcome_reason"]
+    events = arun(CaseEvent.select(CaseEvent.type, CaseEvent.actor_label).where(CaseEvent.case == case["id"])
+                  .order_by(CaseEvent.id))
+    assert [e["type"] for e in events] == ["case.registered", "case.declined"]
+    with pytest.raises(Refused):
+        arun(apply_transition(registry, case["id"], "accept", police["users"]["med-p"]))
+    # the acceptance guard names the exclusions too (a backstop for any case that reaches review)
+    from core.protocol_kit import CaseContext
+    from plugins.police.protocol import PROTOCOL
+
+    guard = PROTOCOL.transition("accept").guards[0]
+    ctx = CaseContext(case={"kind": "public_order", "intake": {"excluded_gang_fight": True}}, agreement=None, sessions=0)
+    assert "结伙斗殴" in guard(ctx) and "退回派出所" in guard(ctx)
+    assert guard(CaseContext(case={"kind": "civil", "intake": {}}, agreement=None, sessions=0)) is None
+
+    # manual entry of a transfer form that ticks an exclusion: the page says so at once
+    login(client, "med-p")
+    form = {"_csrf_token": csrf(client), "c.summary": "结伙斗殴", "c.dispute_type": "damages", "c.people_count": "6",
+            "a.name": "李四", "a.kind": "person", "r.name": "赵五", "r.kind": "person",
+            **{f"f.{k}": v for k, v in transfer(incident_at="2026-11-01T20:15").items()}, "f.excluded_gang_fight": "1"}
+    done = client.post("/intake/police/public_order", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get(done.headers["location"]).text
+    assert "不予受理，已退回派出所" in page and 'id="police-ineligible"' in page and "结伙斗殴" in page
+
+    # an eligible transfer may still be returned by the mediator, with a ground and a reason
+    other = new_case()
+    missing = client.post(f"/cases/{other['id']}/transitions/return_to_station", data={"_csrf_token": csrf(client)})
+    assert missing.status_code == 422 and "此项为必填" in missing.text
+    done = client.post(f"/cases/{other['id']}/transitions/return_to_station", follow_redirects=False,
+                       data={"_csrf_token": csrf(client), "ground": "party_refuses", "reason": "赵五明确拒绝调解"})
+    assert done.status_code == 303
+    assert arun(load_case(other["id"], None))["state"] == "returned"
 
     # a civil transfer carries no exclusions and is accepted
     civil = new_case(kind="civil")
-    assert arun(apply_transition(registry, civil["id"], "accept", med))["to_state"] == "accepted"
+    assert arun(apply_transition(registry, civil["id"], "accept", police["users"]["med-p"]))["to_state"] == "accepted"
 
 
 # --------------------------------------------------------------------------- minors
@@ -359,8 +376,7 @@ def test_statistics_per_station_room_and_period(registry, police, new_case, clie
     arun(record_followup(registry, a["id"], p, FollowUpIn(done_on=dt.date(2026, 11, 21), performance="performed",
                                                          satisfaction="satisfied")))
     clock.freeze(dt.datetime(2026, 11, 2, 9, 0, tzinfo=TZ))
-    b = new_case(excluded_gang_fight=True)
-    arun(apply_transition(registry, b["id"], "return_to_station", p, {"ground": "gang_fight", "reason": "结伙斗殴"}))
+    new_case(excluded_gang_fight=True)  # returned to the station at intake
     c = new_case(room="q", user="med-q")
     settle(registry, c["id"], q, arun)
     arun(apply_transition(registry, c["id"], "report_breach", q, {"reason": "赵五逾期未付款"}))

@@ -123,6 +123,7 @@ def test_station_refers_transfers_and_receives_every_outcome(station, registry, 
     excluded = station.http.post("/api/v1/referrals", json=referral("J-2", excluded_gang_fight=True))
     fled = station.http.post("/api/v1/referrals", json=referral("J-3", kind="civil"))
     assert excluded.status_code == fled.status_code == 201
+    assert excluded.json()["status"] == "declined"
     ids = {e: arun(Case.select(Case.id).where(Case.external_id == e).first())["id"] for e in ("J-1", "J-2", "J-3")}
 
     user = med(arun)
@@ -141,9 +142,7 @@ def test_station_refers_transfers_and_receives_every_outcome(station, registry, 
     arun(apply_transition(registry, ids["J-1"], "feedback", user, {
         "no_penalty_application": "1", "applied_on": "2026-11-02", "applicants": "李四、赵五",
         "note": "协议已当场履行"}))
-    # J-2: a gang fight cannot be mediated: returned to the station at intake
-    arun(apply_transition(registry, ids["J-2"], "return_to_station", user,
-                          {"ground": "gang_fight", "reason": "结伙斗殴，不适用调解"}))
+    # J-2: a gang fight cannot be mediated: it was returned to the station at intake (201, status declined)
     # J-3: the respondent fled during mediation
     for key in ("accept", "start_mediation"):
         arun(apply_transition(registry, ids["J-3"], key, user))

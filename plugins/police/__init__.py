@@ -98,6 +98,15 @@ def fengqiao_check_session(case, session, sessions, registry):
 
 
 @hookimpl
+def fengqiao_case_registered(case, registry):
+    if case.get("channel") != "police" or case.get("kind") != "public_order":
+        return None
+    from plugins.police.rules import return_if_excluded
+
+    return return_if_excluded(registry, case)
+
+
+@hookimpl
 def fengqiao_case_transitioned(event, registry):
     if event.get("channel") != "police" or event.get("transition") != "accept":
         return None

@@ -22,10 +22,11 @@ from core.lifecycle import CoreStatus
 from core.registry import Registry
 from core.tables import Agreement, Case, CaseClockEntry, MediationSession
 
-from plugins.police.protocol import guardian_problem, intake_of
+from plugins.police.forms import EXCLUSION_LABELS
+from plugins.police.protocol import ReturnForm, eligibility_problems, guardian_problem, intake_of
 
 __all__ = ["GuardianIn", "check_session", "panel_clocks", "pause_for_appraisal", "record_guardian",
-           "performance_event"]
+           "performance_event", "return_if_excluded"]
 
 MAX_PUBLIC_ORDER_SESSIONS = 2
 
@@ -173,3 +174,23 @@ async def record_guardian(case_id: int, user: UserCtx, data: GuardianIn) -> None
         await write_event(case_id, "police.guardian_recorded", actor=user,
                           data={"guardian_name": data.guardian_name.strip(), "relation": data.relation,
                                 "notified_on": data.notified_on.isoformat()})
+
+
+async def return_if_excluded(reg: Registry, registered: dict[str, Any]) -> None:
+    """The eligibility check at intake: a public-order transfer that names an exclusion of 程序规定
+    第一百七十九条 is returned to the station at once, inside the registration's transaction (the
+    station's system hears ``case.declined`` with the grounds)."""
+    if registered["channel"] != "police" or registered["kind"] != "public_order":
+        return
+    case = await Case.select(Case.kind, Case.intake).where(Case.id == registered["id"]).output(load_json=True).first()
+    found = eligibility_problems(case)
+    if not found:
+        return
+    intake = intake_of(case)
+    ground = next(k for k in EXCLUSION_LABELS if intake.get(f"excluded_{k}"))
+    from core.cases import apply_transition
+
+    reason = ("移交函载明" + "、".join(found) + "，依照《公安机关办理行政案件程序规定》第一百七十九条不适用调解，"
+              "退回派出所依法处理")
+    await apply_transition(reg, registered["id"], "return_to_station", None,
+                           ReturnForm(ground=ground, reason=reason), actor_label="系统（受理审查）")
