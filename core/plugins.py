@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.police",
     "plugins.court",
     "plugins.procuratorate",
+    "plugins.petition",
 )
 """Built-in plugins as importable module names; the plugin name is the last dotted part."""
 
