@@ -474,3 +474,126 @@ def test_statistics_count_the_reconciliation_funnel(preg, pworld, cipher, arun):
         Case.id == done["id"]))
     _, report = arun(monthly_report(preg, user, StatsFilters(period, period)))
     assert {s.name: v for s, v in report.indicators}["procuratorate_close_days"] == pytest.approx(3.5)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.fixture
+def pclient(settings, preg, pworld):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    with TestClient(create_app(settings, plugins=PLUGINS, entry_points=False), base_url="https://testserver.local") as c:
+        yield c
+
+
+def test_intake_page_case_panel_recheck_page_and_documents(pclient, login, csrf, pworld, preg, cipher, arun):
+    login(pclient, "med-p")
+    page = pclient.get("/intake/procuratorate/criminal_reconciliation")
+    assert page.status_code == 200 and "可能判处的有期徒刑（年）" in page.text and "故意伤害罪" in page.text
+    posted = {"_csrf_token": csrf(pclient), "c.summary": "邻里纠纷引发肢体冲突", "c.dispute_type": "damages",
+              "f.procuratorate": "某县人民检察院", "f.procuratorate_case_number": "某检刑审〔2026〕9号",
+              "f.offence": "故意伤害罪", "f.stage": "prosecution_review", "f.from_civil_dispute": "1",
+              "f.likely_sentence_years": "five"}
+    from web.controllers.intake import PARTY_SLOTS
+
+    for (prefix, role, _), name in zip(PARTY_SLOTS, ("王被害", "赵嫌疑")):
+        posted[prefix + "name"] = name
+    bad = pclient.post("/intake/procuratorate/criminal_reconciliation", data=posted, follow_redirects=False)
+    assert bad.status_code == 422 and "请输入有效的金额" in bad.text
+    from core.tables import Case
+
+    assert arun(Case.count().where(Case.channel == "procuratorate")) == 0  # nothing half-written
+    posted["f.likely_sentence_years"] = "4"
+    made = pclient.post("/intake/procuratorate/criminal_reconciliation", data=posted, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    case_id = int(made.headers["location"].rsplit("/", 1)[-1])
+    assert state(arun, case_id) == "registered"
+
+    body = pclient.get(f"/cases/{case_id}").text
+    assert 'data-eligible="false"' in body and "超过3年" in body and "第二百八十八条第一款" in body
+    assert "不得协商：案件事实认定" in body
+    assert f"/channels/procuratorate/cases/{case_id}/eligibility" in body
+
+    form = pclient.get(f"/channels/procuratorate/cases/{case_id}/eligibility")
+    assert form.status_code == 200 and 'value="4"' in form.text and "玩忽职守罪" in form.text
+    recheck = {"_csrf_token": csrf(pclient), "offence": "故意伤害罪", "from_civil_dispute": "1",
+               "likely_sentence_years": "2"}
+    missing_note = pclient.post(f"/channels/procuratorate/cases/{case_id}/eligibility", data=recheck,
+                                follow_redirects=False)
+    assert missing_note.status_code == 422 and "此项为必填" in missing_note.text
+    assert state(arun, case_id) == "registered"
+    no_csrf = pclient.post(f"/channels/procuratorate/cases/{case_id}/eligibility",
+                           data={k: v for k, v in recheck.items() if k != "_csrf_token"} | {"note": "更正"},
+                           follow_redirects=False)
+    assert no_csrf.status_code == 403
+    done = pclient.post(f"/channels/procuratorate/cases/{case_id}/eligibility",
+                        data=recheck | {"note": "检察机关更正量刑评估"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/cases/{case_id}"
+    assert state(arun, case_id) == "eligible"
+    body = pclient.get(f"/cases/{case_id}").text
+    assert 'data-eligible="true"' in body and "检察机关更正量刑评估" in body
+
+    # the reconciliation agreement document: parties sign, three copies, no seal, no mediator
+    from core.cases import apply_transition, save_agreement
+
+    user = pworld["users"]["med-p"]
+    to_mediation(preg, arun, case_id, user)
+    arun(save_agreement(preg, case_id, user, agreement()))
+    doc = pclient.get(f"/cases/{case_id}/documents/procuratorate_reconciliation_agreement")
+    assert doc.status_code == 200
+    assert "一式三份" in doc.text and "某县人民检察院附卷备查" in doc.text and "被害人" in doc.text
+    assert "（印章）" not in doc.text and "人民调解员（签名）" not in doc.text
+    docx = pclient.get(f"/cases/{case_id}/documents/procuratorate_reconciliation_agreement.docx")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    arun(apply_transition(preg, case_id, "settle", user))
+    body = pclient.get(f"/cases/{case_id}").text
+    assert 'data-fulfilment="pending"' in body and "履行后方可向检察机关报送" in body
+
+    # another room's mediator sees nothing
+    pclient.cookies.clear()
+    login(pclient, "med-q")
+    assert pclient.get(f"/cases/{case_id}").status_code == 404
+    assert pclient.get(f"/channels/procuratorate/cases/{case_id}/eligibility").status_code == 404
+    assert pclient.post(f"/channels/procuratorate/cases/{case_id}/eligibility", data=recheck | {
+        "_csrf_token": csrf(pclient), "note": "越权"}, follow_redirects=False).status_code == 404
+
+
+def test_partner_api_lists_the_kinds_and_a_referral_is_checked_on_arrival(pclient, preg, cipher, arun):
+    from core.handoff.partners import create_partner
+    from core.handoff.testing import sample_referral
+
+    created = arun(create_partner("spp-a", channel="procuratorate", room_id="room-p",
+                                  callback_url="http://127.0.0.1:9/x", cipher=cipher,
+                                  known_channels={"procuratorate"}))
+    auth = {"Authorization": f"Bearer {created['token']}"}
+    listing = pclient.get("/api/v1/channels", headers=auth)
+    assert listing.status_code == 200, listing.text
+    data = listing.json()
+    [channel] = [c for c in (data["channels"] if isinstance(data, dict) else data) if c["key"] == "procuratorate"]
+    kinds = {k["kind"]: k for k in channel["kinds"]}
+    assert set(kinds) == {"criminal_reconciliation", "civil_supervision", "complaint"}
+    crim = kinds["criminal_reconciliation"]
+    assert "交通肇事罪" in crim["fields_schema"]["properties"]["offence"]["enum"]
+    assert crim["deadline"]["key"] == "procuratorate_reconciliation" and "第一百七十二条" in crim["deadline"]["citation"]
+    fields = {"procuratorate": "某县人民检察院", "procuratorate_case_number": "某检刑审〔2026〕77号",
+              "offence": "交通肇事罪", "stage": "prosecution_review", "suspect_detained": False,
+              "likely_sentence_years": "7", "compensation_claimed": "150000.00"}
+    body = sample_referral("某检刑审〔2026〕77号", channel="procuratorate", kind="criminal_reconciliation",
+                           dispute_type="traffic", fields=fields)
+    bad = pclient.post("/api/v1/referrals", json=body | {"fields": fields | {"offence": "某罪",
+                                                                               "likely_sentence_years": "x"}},
+                       headers=auth)
+    assert bad.status_code == 422
+    paths = {f["field"] for f in bad.json()["error"]["fields"]}
+    assert {"fields.offence", "fields.likely_sentence_years"} <= paths
+    made = pclient.post("/api/v1/referrals", json=body, headers=auth)
+    assert made.status_code == 201, made.text
+    from core.tables import Case
+
+    case = arun(Case.select(Case.id, Case.state, Case.source).where(Case.external_id == body["external_id"]).first())
+    assert case["state"] == "eligible" and case["source"] == "referral.procuratorate"
+    [check] = events(arun, case["id"], "procuratorate.eligibility_checked")
+    assert check["data"]["clause"] == "negligent" and "第二百八十八条第一款" in check["data"]["citation"]

@@ -230,7 +230,9 @@ async def on_transitioned(reg: Registry, event: dict[str, Any]) -> None:
     created = await CaseEvent.select(CaseEvent.created_at).where(CaseEvent.id == event["event_id"]).first()
     period = period_of(created["created_at"] if created else clock.now())
     amount_fen = _fen(((event.get("data") or {}).get("agreement") or {}).get("amount")) if after == "settled" else 0
-    performed = after == "settled" and row.get("fulfilment") == "performed"
+    # only the step into settled counts an already performed agreement (a later settled → settled
+    # protocol step, e.g. reporting to the partner, must not count it again)
+    performed = concludes and after == "settled" and row.get("fulfilment") == "performed"
     if performed:
         triggers.append("performed")
     facts = case_facts(row)
