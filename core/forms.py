@@ -169,12 +169,25 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+class Message(str):
+    """A user-facing message that keeps its msgid and arguments, so that the web layer can show it
+    in the reader's language (``web.i18n.translate``); it is the Chinese text everywhere else."""
+
+    msgid: str
+    args: tuple[str, ...]
+
+    def __new__(cls, msgid: str, *args: str) -> "Message":
+        self = super().__new__(cls, msgid.format(*args))
+        self.msgid, self.args = msgid, args
+        return self
+
+
 def translate_error(message: str) -> str:
     """Turn a msgspec validation message into a Chinese, user-facing one."""
     for pattern, text in _RULES:
         m = pattern.search(message)
         if m:
-            return text.format(*m.groups())
+            return Message(text, *m.groups()) if m.groups() else text
     return "格式不正确"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-PUBLIC = {"/login", "/-/health", "/-/documents/print.js"}
+PUBLIC = {"/login", "/-/health", "/-/documents/print.js", "/-/preferences"}
 EXCLUDED_PREFIXES = ("/static/", "/schema", "/api/")  # static files, OpenAPI, the bearer-token API (own tests)
 PARAM = re.compile(r"\{(\w+):\w+\}")
 OWN_MAY_BE_404 = {

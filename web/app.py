@@ -28,6 +28,8 @@ from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
 from web.controllers.meta import health, plugins_page
 from web.controllers.org import OrgController
+from web.controllers.readback import ReadbackController
+from web.i18n import LocaleMiddleware, set_preferences
 from web.security import add_security_headers
 from web.sessions import RenewingSessionConfig
 from web.state import AppState
@@ -132,7 +134,7 @@ def create_app(
         route_handlers=[
             # HTML pages stay out of the OpenAPI document, which describes the partner API
             Router(path="/", include_in_schema=False, route_handlers=[
-                login_page, login, logout, health, plugins_page, CaseController, IntakeController, OrgController, *plugin_routes,
+                login_page, login, logout, health, plugins_page, set_preferences, CaseController, ReadbackController, IntakeController, OrgController, *plugin_routes,
             ]),
             api_router(registry),
             create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),
@@ -141,6 +143,7 @@ def create_app(
         template_config=template_config(registry),
         plugins=[HTMXPlugin()],
         middleware=[
+            LocaleMiddleware,
             AuditMiddleware,
             RenewingSessionConfig(
                 key="fq_session",

@@ -1,4 +1,4 @@
-"""Jinja2 set-up: autoescape on, gettext (null catalogue for now), filters and form helpers."""
+"""Jinja2 set-up: autoescape on, gettext from the request's catalogue (``web.i18n``), filters and form helpers."""
 
 from __future__ import annotations
 
@@ -18,34 +18,17 @@ from core.intake import PARTY_ROLES
 from core.lifecycle import EVENT_LABELS, STATUS_LABELS, CoreStatus
 from core.protocol_kit import ROUTE_LABELS
 from core.registry import Registry
+from web import i18n
+from web.i18n import current_locale, translate
 
 __all__ = ["template_config"]
 
 HERE = Path(__file__).parent
 
 
-def _fmt_date(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        return value.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
-    return value.strftime("%Y-%m-%d")
-
-
-def _fmt_money(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    return f"{decimal.Decimal(value):,.2f} 元"
-
-
 def _status_label(value: str) -> str:
     try:
-        return STATUS_LABELS[CoreStatus(value)]
+        return translate(STATUS_LABELS[CoreStatus(value)])
     except ValueError:
         return value
 
@@ -61,44 +44,63 @@ def _urgency(value: dt.date | None, status: str = "") -> str:
     return "overdue" if days < 0 else "due-soon" if days <= 3 else ""
 
 
+WEB_EVENT_LABELS = {"case.readback_confirmed": "当事人确认登记内容"}
+"""Labels of events the web layer writes (assisted entry, ``web.controllers.readback``)."""
+
+
 def _event_label(event: dict[str, Any], protocol: Any) -> str:
     if event.get("transition") and protocol is not None and protocol.transition(event["transition"]):
-        return protocol.transition(event["transition"]).label
-    return EVENT_LABELS.get(event["type"], event["type"])
+        return translate(protocol.transition(event["transition"]).label)
+    return translate(EVENT_LABELS.get(event["type"]) or WEB_EVENT_LABELS.get(event["type"], event["type"]))
 
 
 def _fields(reg: Registry, schema: Any) -> list[FieldSpec]:
+    """The schema's fields with titles, descriptions and choice labels in the request's language."""
     specs = describe(schema)
+    loc = current_locale()
     out = []
     for s in specs:
-        if s.code_list:
-            s = FieldSpec(**{**s.__dict__, "choices": tuple(reg.codes.choices(s.code_list))})
-        out.append(s)
+        choices = (tuple(reg.codes.choices(s.code_list, loc)) if s.code_list
+                   else tuple((v, translate(label)) for v, label in s.choices))
+        out.append(FieldSpec(**{**s.__dict__, "title": translate(s.title), "description": translate(s.description),
+                                "choices": choices}))
     return out
+
+
+def _localised_dict(labels: dict[str, str]) -> dict[str, str]:
+    return {k: translate(v) for k, v in labels.items()}
 
 
 def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.add_extension("jinja2.ext.i18n")
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
     env.filters.update(
-        date=_fmt_date,
-        money=_fmt_money,
+        t=translate,
+        date=i18n.format_date,
+        money=i18n.format_money,
+        number=i18n.format_number,
+        percent=i18n.format_percent,
         status_label=_status_label,
         days_until=_days_until,
         urgency=_urgency,
     )
     env.globals.update(
         form_fields=partial(_fields, reg),
-        code_choices=reg.codes.choices,
+        code_choices=lambda list_name: reg.codes.choices(list_name, current_locale()),
         event_label=_event_label,
-        code_label=lambda list_name, code: reg.codes.label(list_name, code) if code else "",
-        channel_label=lambda key: reg.channels[key].label if key in reg.channels else key,
+        code_label=lambda list_name, code: reg.codes.label(list_name, code, current_locale()) if code else "",
+        channel_label=lambda key: translate(reg.channels[key].label) if key in reg.channels else key,
+        localised=_localised_dict,
         party_roles=PARTY_ROLES,
         route_labels=ROUTE_LABELS,
         channels=reg.channels,
         status_labels={s.value: s.label for s in CoreStatus},
         today=clock.today,
+        current_locale=current_locale,
+        locales=i18n.LOCALES,
+        html_lang=lambda: i18n.HTML_LANG.get(current_locale(), "zh-CN"),
     )
 
 

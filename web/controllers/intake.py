@@ -119,6 +119,8 @@ class IntakeController(Controller):
                 errors.update({"c." + k: v for k, v in exc.errors.items()})
             else:
                 url = f"/cases/{created['id']}"
+                if posted.get("then") == "readback":  # assisted entry: read the record back to the party
+                    url += "/readback"
                 if getattr(request, "htmx", None):
                     return Template("partials/_redirect.html", context={"url": url}, media_type=MediaType.HTML,
                                     headers={"HX-Redirect": url, "Vary": "HX-Request"})
