@@ -24,9 +24,12 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-__all__ = ["configure", "engine", "read_transaction", "write_transaction", "all_tables", "start", "stop", "is_sqlite"]
+__all__ = ["configure", "engine", "read_transaction", "write_transaction", "all_tables", "start", "stop", "is_sqlite",
+           "is_unavailable", "unavailable_exception_types", "RETRY_AFTER_SECONDS"]
 
 SQLITE_TIMEOUT = 30.0
+RETRY_AFTER_SECONDS = 5
+"""What a request that met an unreachable database tells the client to wait (``Retry-After``)."""
 
 _engine: Engine | None = None
 _extra_tables: list[type[Table]] = []
@@ -128,6 +131,45 @@ async def read_transaction() -> AsyncIterator[None]:
         async with db.transaction():
             await db.run_ddl("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
+
+
+def unavailable_exception_types() -> tuple[type[BaseException], ...]:
+    """Exception classes that *may* mean "the database is unreachable right now" (the web layer
+    routes them to one handler, which asks :func:`is_unavailable`)."""
+    import asyncpg
+
+    return (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.exceptions.InsufficientResourcesError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+            sqlite3.OperationalError)
+
+
+_UNAVAILABLE_MESSAGES = ("connection is closed", "connection was closed", "pool is closed", "pool is closing",
+                         "database is locked", "unable to open database", "disk i/o error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached or is restarting —
+    a condition to answer with 503 and ``Retry-After`` rather than 500. Programming errors (bad SQL,
+    constraint violations, misuse of a connection) are not."""
+    import socket
+
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 6:
+        if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.exceptions.CannotConnectNowError
+                      | asyncpg.exceptions.AdminShutdownError | asyncpg.exceptions.CrashShutdownError
+                      | asyncpg.exceptions.TooManyConnectionsError | ConnectionError | TimeoutError
+                      | socket.gaierror):
+            return True
+        if isinstance(exc, asyncpg.InternalClientError) and "another operation" in str(exc):
+            return True  # a connection torn down mid-operation; the pool terminates and replaces it
+        if isinstance(exc, asyncpg.InterfaceError | sqlite3.OperationalError):
+            if any(m in str(exc).lower() for m in _UNAVAILABLE_MESSAGES):
+                return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
 
 
 async def start(pool: bool = True) -> None:

@@ -30,6 +30,7 @@ from web.controllers.meta import health, plugins_page
 from web.controllers.org import OrgController
 from web.controllers.readback import ReadbackController
 from web.i18n import LocaleMiddleware, set_preferences
+from web.partner_audit import PartnerAuditMiddleware
 from web.security import add_security_headers
 from web.sessions import RenewingSessionConfig
 from web.state import AppState
@@ -41,8 +42,38 @@ HERE = Path(__file__).parent
 log = logging.getLogger("fengqiao.web")
 
 
+def _unavailable(request: Request, exc: BaseException) -> Response:
+    """503 with ``Retry-After`` when the database is unreachable or restarting (never a 500 page);
+    the connection pool reconnects by itself once the server is back."""
+    log.warning("database unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    headers = {"Retry-After": str(db.RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        return Response({"error": {"code": "unavailable", "message": "the service is temporarily unavailable; "
+                                   f"retry after {db.RETRY_AFTER_SECONDS} seconds"}}, status_code=503, headers=headers)
+    return Template(
+        "pages/error.html",
+        context={"status": 503, "message": "系统暂时无法访问数据库，请稍候几秒后重试；已保存的内容不会丢失。", "user": None},
+        status_code=503,
+        media_type=MediaType.HTML,
+        headers=headers,
+    )
+
+
+def _database_error_handler(request: Request, exc: Exception) -> Response:
+    """Exceptions of the classes a lost database connection raises: 503 when it is one, else as usual."""
+    if db.is_unavailable(exc):
+        return _unavailable(request, exc)
+    if request.url.path.startswith("/api/"):
+        from web.api import _api_exception_handler
+
+        return _api_exception_handler(request, exc)
+    return _error_handler(request, exc)
+
+
 def _error_handler(request: Request, exc: Exception) -> Response:
     """HTML errors for people, JSON for the API; log-in redirect for anonymous page requests."""
+    if not isinstance(exc, HTTPException) and db.is_unavailable(exc):
+        return _unavailable(request, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if request.url.path.startswith("/api/"):
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "error")
@@ -145,6 +176,7 @@ def create_app(
         middleware=[
             LocaleMiddleware,
             AuditMiddleware,
+            PartnerAuditMiddleware,
             RenewingSessionConfig(
                 key="fq_session",
                 secure=settings.secure_cookies,
@@ -163,7 +195,8 @@ def create_app(
         stores={"sessions": FileStore(sessions_dir)},
         before_send=[add_security_headers],
         exception_handlers={HTTPException: _error_handler, NotFoundException: _error_handler,
-                            PermissionDeniedException: _error_handler, Exception: _error_handler},
+                            PermissionDeniedException: _error_handler, Exception: _error_handler,
+                            **{t: _database_error_handler for t in db.unavailable_exception_types()}},
         logging_config=LoggingConfig(log_exceptions="never"),  # _error_handler logs 5xx
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
