@@ -583,6 +583,15 @@ def test_report_page_full_and_htmx(web, hreg, hworld, arun, cipher_):
     assert part.headers["vary"] == "HX-Request"
     empty = web.get("/channels/hotline/?from=2020-01&to=2020-12")
     assert "本期没有工单" in empty.text
+    month = clock.today().strftime("%Y-%m")
+    export = web.get(f"/channels/hotline/report.csv?from={month}&to={month}")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert "filename*=UTF-8''" in export.headers["content-disposition"]
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("维度,名称,工单数,已响应,响应率(%)")
+    assert lines[1].split(",")[:5] == ["合计", "合计", "5", "4", "80.0"]
+    assert any(line.startswith("派单分类,物业服务纠纷,3,") for line in lines)
+    assert any(line.startswith("网格,网格B,2,") for line in lines) and not any("网格C" in line for line in lines)
 
 
 def test_work_order_through_the_pages(web, hreg, hworld, arun, cipher_):
@@ -621,3 +630,43 @@ def test_work_order_through_the_pages(web, hreg, hworld, arun, cipher_):
     assert web.post(f"{case_url}/transitions/start_mediation",
                     data={"_csrf_token": web.cookies.get("csrftoken")}).status_code == 404
     assert "HK-WEB1" not in web.get("/channels/hotline/").text
+
+
+def test_intake_page_refuses_a_caller_in_the_petition_track(web, hreg, hworld, arun, cipher_):
+    petition = petition_case(arun, hreg, cipher_, hworld.rooms["h1"], hworld.users["med-h1"])
+    _login(web, "med-h1")
+    data = {
+        "_csrf_token": web.cookies.get("csrftoken"),
+        "c.summary": "来电反映物业漏水", "c.dispute_type": "property_management",
+        "a.name": "王芳", "a.id_number": ID_CALLER, "r.name": "某某物业服务有限公司",
+        "f.order_number": "HK-WEB2", "f.category": "property_service", "f.location": "某小区 3 栋",
+        "f.grid": "网格A", "f.dispatched_at": clock.now().strftime("%Y-%m-%dT%H:%M"),
+    }
+    refused = web.post("/intake/hotline/work_order", data=data, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "已有信访渠道案件" in refused.text and petition["number"] in refused.text
+    assert arun(Case.count().where(Case.channel == "hotline")) == 0
+
+
+def test_withdrawal_is_not_a_response_and_overdue_orders_are_flagged(web, hreg, hworld, arun, cipher_):
+    med = hworld.users["med-h1"]
+    dispatched = clock.now() - dt.timedelta(days=15)
+    withdrawn = hotline_case(arun, hreg, cipher_, hworld.rooms["h1"], med, order="HK-W1",
+                             dispatched_at=dispatched.isoformat())
+    arun(apply_transition(hreg, withdrawn, "withdraw", med, {"reason": "来电人表示已自行协商解决"}))
+    track = case_row(arun, withdrawn)["intake"]["_track"]
+    assert "responded_at" not in track and track["result"] == "withdrawn"
+    late = hotline_case(arun, hreg, cipher_, hworld.rooms["h1"], med, order="HK-W2",
+                        parties=[PartyIn(role="applicant", name="李强", id_number=ID_OTHER),
+                                 PartyIn(role="respondent", name="赵六")],
+                        dispatched_at=dispatched.isoformat())
+    _login(web, "med-h1")
+    page = web.get(f"/cases/{late}")
+    assert "已超过热线要求的办结日期" in page.text
+    assert "已超过热线要求的办结日期" not in web.get(f"/cases/{withdrawn}").text
+    from plugins.hotline.report import hotline_report
+
+    period = clock.today().year * 100 + clock.today().month
+    first = dispatched.astimezone(clock.TZ).year * 100 + 1
+    total = arun(hotline_report(med, first, period)).total
+    assert (total.orders, total.responded, total.overdue_open) == (2, 0, 1)

@@ -6,8 +6,8 @@ response and completion times are fixed (the hotline's, or the deployment defaul
 ``Case.deadline`` becomes the completion time. On each hotline step the facts the hotline reports on
 are written under ``intake["_track"]``:
 
-- ``responded_at`` / ``response_on_time`` — the first answer to the order (sign-for, or a return
-  before signing), against the response time;
+- ``responded_at`` / ``response_on_time`` — the organisation's answer to the order (sign-for, or a
+  return before signing), against the response time;
 - ``result`` (``resolved`` | ``not_resolved`` | ``returned`` | ``withdrawn``), ``completed_at`` and
   ``completed_on_time`` (result day on or before the completion day);
 - ``satisfaction`` (``satisfied`` | ``dissatisfied``) and ``callback_at`` after the callback (回访).
@@ -37,6 +37,8 @@ CHANNEL = "hotline"
 PETITION_CHANNEL = "petition"
 PETITION_SOURCE = "referral.petition"
 DEFAULT_RESPONSE_HOURS = 24
+RESPONSES = ("sign_for", "return_unsigned")
+"""Transitions that answer an order (签收, or a return before signing); a caller's withdrawal is not one."""
 
 
 def response_hours(settings: Any) -> int:
@@ -172,7 +174,7 @@ async def on_transitioned(event: dict[str, Any], reg: Any) -> None:
     track = dict(intake.get("_track") or {})
     at: dt.datetime = event["occurred_at"]
     facts: dict[str, Any] = {}
-    if event["from_state"] == "dispatched" and "responded_at" not in track:
+    if event["transition"] in RESPONSES and "responded_at" not in track:
         due = _dt(intake.get("response_due"))
         track["responded_at"] = _iso(at)
         track["response_on_time"] = due is None or at <= due
