@@ -320,3 +320,96 @@ def test_postgres_restart_under_load_fails_cleanly_and_recovers(private_cluster,
     assert all(n == 2 for _, n in stored.values()), {cid: n for cid, (_, n) in stored.items() if n != 2}
     print(f"\nPostgreSQL restart under load: {len(outcomes)} requests, {len(committed)} cases committed "
           f"(all present), {len(unavailable)} × 503, 0 × 500; " + "; ".join(report))
+
+
+# --------------------------------------------------------------------------- killed mid-transaction
+
+CHILD = r'''
+import asyncio, json, os, sys, time
+from pathlib import Path
+
+args = json.loads(sys.argv[1])
+from core import db
+from core.settings import load_settings
+from core.registry import build_registry
+from core.crypto import FieldCipher
+from core.access import UserCtx
+from core.intake import CaseIntake, PartyIn
+import core.cases as cases
+from core.tables import Room, User
+
+settings = load_settings(env={"FENGQIAO_DATA_DIR": args["data"], "FENGQIAO_DATABASE_URL": args["url"],
+                              "FENGQIAO_SECRET_KEY": args["secret"], "FENGQIAO_DB_POOL": "0"})
+reg = build_registry(settings, entry_points=False)
+db.configure(settings.database_url)
+real_insert_party = cases._insert_party
+calls = []
+
+async def paused_insert_party(p, cipher):
+    party_id = await real_insert_party(p, cipher)
+    calls.append(party_id)
+    if len(calls) == 1:  # the case row and the first party are written, inside the transaction
+        Path(args["marker"]).write_text(str(party_id))
+        await asyncio.sleep(120)  # killed here
+    return party_id
+
+cases._insert_party = paused_insert_party
+
+async def main():
+    room = await Room.select().where(Room.room_id == "room-a").first()
+    user = UserCtx.from_row(await User.select().where(User.username == "med-a").first())
+    form = reg.form("general", "walk_in")
+    await cases.create_case(reg, room=room, form=form, intake=CaseIntake(summary="被中断的登记", dispute_type="neighbour"),
+                            parties=[PartyIn(role="applicant", name="张三", id_number="110101199003071233"),
+                                     PartyIn(role="respondent", name="李四")],
+                            fields=form.schema(), actor=user, cipher=FieldCipher.from_settings(settings))
+
+asyncio.run(main())
+'''
+
+
+def test_process_killed_mid_case_creation_leaves_no_half_case(settings, world, make_case, arun, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from core.handoff.testing import wait_until
+    from core.tables import Case, CaseEvent, CaseParty, Party
+
+    marker = tmp_path / "paused"
+    args = {"url": settings.database_url, "data": str(tmp_path / "child"), "secret": settings.secret_key,
+            "marker": str(marker)}
+    import json
+
+    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], cwd=Path(__file__).parent.parent,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: marker.exists() or child.poll() is not None, timeout=60, message="child paused")
+        assert child.poll() is None, child.communicate()[1][-2000:]
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+
+    # nothing of the interrupted registration is visible
+    assert arun(Case.count()) == 0
+    assert arun(Party.count()) == 0
+    assert arun(CaseParty.count()) == 0
+    assert arun(CaseEvent.count()) == 0
+    # the database is not left locked or wedged, and the number sequence has no gap
+    started = time.monotonic()
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    assert time.monotonic() - started < 10
+    assert case["number"].endswith("第0001号"), case["number"]
+    assert arun(CaseParty.count().where(CaseParty.case == case["id"])) == 2
+    if settings.is_sqlite:
+        import sqlite3
+
+        con = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+        try:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            con.close()
