@@ -670,3 +670,32 @@ def test_withdrawal_is_not_a_response_and_overdue_orders_are_flagged(web, hreg, 
     first = dispatched.astimezone(clock.TZ).year * 100 + 1
     total = arun(hotline_report(med, first, period)).total
     assert (total.orders, total.responded, total.overdue_open) == (2, 0, 1)
+
+
+def test_callback_through_the_case_page(web, hreg, hworld, arun, cipher_):
+    med = hworld.users["med-h1"]
+    case_id = hotline_case(arun, hreg, cipher_, hworld.rooms["h1"], med, order="HK-CB",
+                           dispatched_at=clock.now().isoformat())
+    for key in ("sign_for", "start_mediation"):
+        arun(apply_transition(hreg, case_id, key, med))
+    mediate_to_agreement(arun, hreg, case_id, med)
+    arun(apply_transition(hreg, case_id, "resolve", med))
+    _login(web, "med-h1")
+    page = web.get(f"/cases/{case_id}")
+    assert "回访来电人" in page.text and "来电人评价" in page.text and "尚未回访" in page.text
+    url = f"/cases/{case_id}/transitions/callback"
+    token = web.cookies.get("csrftoken")
+    missing = web.post(url, data={"_csrf_token": token, "method": "phone"}, headers={"HX-Request": "true"})
+    assert missing.status_code == 422 and "此项为必填" in missing.text and "<html" not in missing.text
+    assert case_row(arun, case_id)["state"] == "resolved"
+    done = web.post(url, data={"_csrf_token": token, "satisfaction": "dissatisfied", "method": "visit",
+                               "notes": "来电人认为赔偿偏低"}, follow_redirects=False)
+    assert done.status_code == 303
+    page = web.get(f"/cases/{case_id}")
+    assert "不满意" in page.text and "尚未回访" not in page.text
+    row = case_row(arun, case_id)
+    assert row["state"] == "callback_resolved" and row["intake"]["_track"]["satisfaction"] == "dissatisfied"
+    event = arun(CaseEvent.select(CaseEvent.data).where(CaseEvent.case == case_id,
+                                                        CaseEvent.type == "hotline.callback_done")
+                 .output(load_json=True).first())
+    assert event["data"]["notes"] == "来电人认为赔偿偏低"
