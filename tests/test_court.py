@@ -200,6 +200,19 @@ def test_exclusion_flags_at_intake_and_at_agreement(registry, cipher, court, aru
     assert record_of(arun, divorce["id"])["exclusions"] == ["status_relation"]
     plain = arun(register(reg, cipher, room, med))
     assert record_of(arun, plain["id"])["exclusions"] == []
+    # while the agreement is drafted, the record already warns about what its terms say
+    from plugins.court.views import record_fragment
+
+    arun(apply_transition(reg, plain["id"], "accept", med))
+    arun(apply_transition(reg, plain["id"], "start_mediation", med))
+    arun(save_agreement(reg, plain["id"], med, signed(terms="双方确认涉案房屋所有权归张三。", signed_by_parties=False,
+                                                      signed_by_mediator=False, sealed=False)))
+    case_row = arun(Case.select().where(Case.id == plain["id"]).output(load_json=True).first())
+    assert "涉及物权确权" in arun(record_fragment(reg, case_row, "tok"))
+    assert "涉及物权确权" not in arun(record_fragment(reg, {**case_row, "id": divorce["id"]}, "tok"))
+    assert "涉及婚姻、收养、亲子等身份关系" in arun(record_fragment(reg, {**case_row, "id": divorce["id"]}, "tok"))
+    arun(apply_transition(reg, plain["id"], "withdraw", med, {"reason": "测试用撤回"}))
+    plain = arun(register(reg, cipher, room, med))
     # the agreement's terms confirm a property right: flagged when the case settles
     to_settled(reg, plain["id"], med, arun, signed(terms="双方确认涉案房屋所有权归张三，李四于2026年12月1日前搬出。"))
     rec = record_of(arun, plain["id"])

@@ -23,7 +23,7 @@ from core.tables import Agreement
 
 from plugins.court.forms import PROCEDURE_LABELS, RETURN_REASONS, TERMINATION_GROUNDS
 from plugins.court.protocol import ACCEPTANCE_RULE
-from plugins.court.records import EXCLUSIONS, confirmation_due, load_record, packet_status
+from plugins.court.records import EXCLUSIONS, confirmation_due, exclusion_flags, load_record, packet_status
 
 __all__ = ["render", "record_fragment", "page"]
 
@@ -78,7 +78,9 @@ async def record_fragment(reg: Registry, case: dict[str, Any], csrf_token: str, 
             "ground_label": TERMINATION_GROUNDS.get(ground) or RETURN_REASONS.get(ground) or ground,
             "rule_label": f"{rule.label}（{citation_text(rule)}）" if rule else "",
             "acceptance_cite": citation_text(acceptance) if acceptance else "",
-            "exclusions": [EXCLUSIONS[c][0] for c in record["exclusions"] or [] if c in EXCLUSIONS],
+            # stored flags (intake, settlement) plus what the agreement being drafted says now
+            "exclusions": [EXCLUSIONS[c][0] for c in sorted(set(record["exclusions"] or []) | set(
+                exclusion_flags(agreement["terms"], agreement["facts"]) if agreement else [])) if c in EXCLUSIONS],
             "confirmation_applicable": record["kind"] == "pre_filing" and record["result"] == "settled",
             "confirmation_due": confirmation_due(reg, agreement),
             "packet": packet_status(record, agreement),
