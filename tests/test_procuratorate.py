@@ -597,3 +597,17 @@ def test_partner_api_lists_the_kinds_and_a_referral_is_checked_on_arrival(pclien
     assert case["state"] == "eligible" and case["source"] == "referral.procuratorate"
     [check] = events(arun, case["id"], "procuratorate.eligibility_checked")
     assert check["data"]["clause"] == "negligent" and "第二百八十八条第一款" in check["data"]["citation"]
+
+
+def test_recheck_page_refuses_other_kinds_without_hiding_them(pclient, login, pworld, preg, cipher, arun, csrf):
+    user = pworld["users"]["med-p"]
+    civil = register(preg, cipher, arun, pworld["rooms"]["p"], user, kind="civil_supervision")
+    login(pclient, "med-p")
+    page = pclient.get(f"/channels/procuratorate/cases/{civil['id']}/eligibility")
+    assert page.status_code == 409 and "不是刑事和解案件" in page.text
+    posted = pclient.post(f"/channels/procuratorate/cases/{civil['id']}/eligibility",
+                          data={"_csrf_token": csrf(pclient), "offence": "盗窃罪", "likely_sentence_years": "1",
+                                "note": "误点"}, follow_redirects=False)
+    assert posted.status_code == 409
+    assert not events(arun, civil["id"], "procuratorate.eligibility_checked")
+    assert pclient.get("/channels/procuratorate/cases/999999/eligibility").status_code == 404

@@ -44,8 +44,6 @@ async def _case(request: Request, case_id: int) -> tuple[UserCtx, dict[str, Any]
         case = await cases.load_case(case_id, user)
     except cases.NotFound as exc:
         raise NotFoundException(exc.message) from exc
-    if case["channel"] != "procuratorate" or case["kind"] != "criminal_reconciliation":
-        raise NotFoundException("该案件不是刑事和解案件")
     if user.role not in STAFF:
         raise PermissionDeniedException("无权操作")
     return user, case
@@ -64,10 +62,19 @@ def _page(request: Request, user: UserCtx, case: dict[str, Any], *, values: dict
     )
 
 
+NOT_CRIMINAL = "该案件不是刑事和解案件，无需审查刑事和解适用条件"
+
+
+def _is_criminal(case: dict[str, Any]) -> bool:
+    return case["channel"] == "procuratorate" and case["kind"] == "criminal_reconciliation"
+
+
 @get("/channels/procuratorate/cases/{case_id:int}/eligibility", name="procuratorate_eligibility",
      include_in_schema=False)
 async def eligibility_page(request: Request, case_id: FromPath[int]) -> Any:
     user, case = await _case(request, case_id)
+    if not _is_criminal(case):  # a case in scope never answers 404 (it exists); refuse instead
+        return _page(request, user, case, values={}, errors={"": NOT_CRIMINAL}, status_code=409)
     intake = case.get("intake") or {}
     values = {k: intake.get(k) for k in ("offence", "from_civil_dispute", "likely_sentence_years", "offence_on",
                                           "prior_intentional_crime_on")}
@@ -79,6 +86,8 @@ async def eligibility_page(request: Request, case_id: FromPath[int]) -> Any:
 async def eligibility_recheck(request: Request, case_id: FromPath[int]) -> Any:
     user, case = await _case(request, case_id)
     reg = _registry(request)
+    if not _is_criminal(case):
+        return _page(request, user, case, values={}, errors={"": NOT_CRIMINAL}, status_code=409)
     form: dict[str, Any] = {}
     for key, value in (await request.form()).multi_items():
         if key != "_csrf_token":
