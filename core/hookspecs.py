@@ -222,3 +222,16 @@ def fengqiao_check_session(
         or a dict of session form field → message (answered 422); or an awaitable of either. Nothing
         is stored when any plugin refuses.
     """
+
+
+@hookspec(historic=True)
+def fengqiao_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Add the hookspecs of a plugin that is itself a host for sub-plugins (pytest's ``pytest_addhooks``).
+
+    A historic hook: called when the implementing plugin is registered, before ``check_pending``,
+    so that sub-plugins registered before or after it (built-in or through entry points) may
+    implement the new hooks. ``plugins.industry`` uses it for ``fengqiao_industry_committees``.
+
+    :param pluginmanager: the deployment's plugin manager; call ``pluginmanager.add_hookspecs(module)``.
+    :return: ``None``.
+    """

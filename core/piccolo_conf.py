@@ -16,6 +16,7 @@ APP_REGISTRY = AppRegistry(apps=[
     "core.documents.piccolo_app",
     "core.statistics.piccolo_app",
     # built-in channel plugins with tables of their own (one line each)
+    "plugins.industry.piccolo_app",
     "plugins.court.piccolo_app",
     "plugins.petition.piccolo_app",
 ])

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.handoff",
     "core.statistics",
     "plugins.general",
+    "plugins.industry",
     "plugins.police",
     "plugins.court",
     "plugins.procuratorate",
@@ -125,6 +126,7 @@ def build_plugin_manager(
     """
     pm = pluggy.PluginManager(NAME)
     pm.add_hookspecs(hookspecs)
+    pm.hook.fengqiao_addhooks.call_historic(kwargs={"pluginmanager": pm})
     for name in settings.disabled_plugins:
         pm.set_blocked(name)
     for item in DEFAULT_PLUGINS if plugins is None else plugins:

@@ -1,0 +1,52 @@
+"""The committee panel on a case page (a ``fengqiao_case_panels`` slot): sector body, notices,
+consultations and the committee's own template."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from core import clock
+from plugins.industry.model import Committee
+
+__all__ = ["committee_panel", "notices_for", "render_own_template"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=32)
+def _env(directory: str) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
+                              undefined=jinja2.ChainableUndefined)
+
+
+def render_own_template(path: Path, **context: Any) -> Markup:
+    """Render a committee's own Jinja template (autoescaped) with ``context``."""
+    path = Path(path)
+    return Markup(_env(str(path.parent)).get_template(path.name).render(**context))
+
+
+def notices_for(c: Committee, case: dict[str, Any]) -> list[str]:
+    """The committee's advice for ``case`` (``overdue`` is added: the main clock's due date has passed)."""
+    if c.notices is None:
+        return []
+    deadline = case.get("deadline")
+    view = {**case, "overdue": bool(deadline and case.get("clock_started_on") and deadline < clock.today())}
+    return list(c.notices(view))
+
+
+async def committee_panel(registry: Any, c: Committee, case: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    from plugins.industry.experts import consultations_for_case, pool_status
+
+    notices = notices_for(c, case)
+    consultations = await consultations_for_case(c, int(case["id"]))
+    own = render_own_template(c.panel_template, case=case, intake=case.get("intake") or {}, committee=c) if (
+        c.panel_template) else Markup("")
+    html = render_own_template(TEMPLATES / "_panel.html", case=case, committee=c, notices=notices, own=own,
+                               consultations=consultations, pool=await pool_status(c),
+                               csrf_token=user.get("csrf_token", ""))
+    return {"title": c.name, "html": html}
