@@ -699,3 +699,19 @@ def test_callback_through_the_case_page(web, hreg, hworld, arun, cipher_):
                                                         CaseEvent.type == "hotline.callback_done")
                  .output(load_json=True).first())
     assert event["data"]["notes"] == "来电人认为赔偿偏低"
+
+
+def test_an_open_case_of_the_petition_channel_blocks_too(hotline, hreg, hworld, arun, cipher_):
+    """A case of the ``petition`` channel counts whatever its source; the row is relabelled in the
+    database so the test does not depend on the petition plugin's intake form."""
+    form = hreg.form("general", "walk_in")
+    created = arun(create_case(
+        hreg, room=hworld.rooms["h1"], form=form,
+        intake=CaseIntake(summary="来访反映物业问题", dispute_type="property_management", source="application"),
+        parties=[PartyIn(role="applicant", name="王芳", id_number=ID_CALLER),
+                 PartyIn(role="respondent", kind="organization", name="某某物业服务有限公司")],
+        fields=form.schema(), actor=hworld.users["med-h1"], cipher=cipher_))
+    assert hotline.post(work_order("HK-PC0")).status_code == 201  # an ordinary open case does not block
+    arun(Case.update({Case.channel: "petition"}).where(Case.id == created["id"]))
+    fields = fields_of(assert_error(hotline.post(work_order("HK-PC1")), 422, "validation_failed"))
+    assert created["number"] in fields["parties[0].id_number"]
