@@ -2,11 +2,15 @@
 
 Authenticated encryption only, from the maintained ``cryptography`` library:
 
-- ``aes-256-gcm`` (default) — AES-256 in GCM mode;
-- ``sm4-gcm`` — the Chinese national block cipher SM4 (GB/T 32907) in GCM mode, offered by
-  ``cryptography`` (≥ 44, through OpenSSL) as ``algorithms.SM4`` with ``modes.GCM``.
-  :func:`sm4_available` checks the running OpenSSL at start-up; selecting it where it is missing is
-  a one-line settings error, never a silent fallback.
+- ``sm4-gcm`` (the default where available) — the Chinese national block cipher SM4 (GB/T 32907)
+  in GCM mode, offered by ``cryptography`` (through OpenSSL) as ``algorithms.SM4`` with
+  ``modes.GCM``; graded protection (等保) and commercial-cryptography assessment (密评) expect
+  SM-series algorithms;
+- ``aes-256-gcm`` — AES-256 in GCM mode: the default only where the OpenSSL build lacks SM4
+  (some FIPS builds), and what the first release wrote.
+
+:func:`sm4_available` checks the running OpenSSL; selecting ``sm4-gcm`` where it is missing is a
+one-line settings error, never a silent fallback.
 
 **Keys and rotation.** A deployment names its keys in settings (``[field_encryption]`` in
 ``fengqiao.toml`` or ``FENGQIAO_FIELD_*``; see :meth:`FieldCipher.from_settings`). New values are
@@ -56,6 +60,10 @@ _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 BUILTIN_KID = "v1"
 NONCE = 12
 TAG = 16
+
+
+def _default_algorithm() -> str:
+    return "sm4-gcm" if sm4_available() else "aes-256-gcm"
 
 
 class CryptoConfigError(ValueError):
@@ -141,16 +149,17 @@ class FieldCipher:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_secret(cls, secret: str, algorithm: str = "aes-256-gcm") -> FieldCipher:
+    def from_secret(cls, secret: str, algorithm: str | None = None) -> FieldCipher:
         """Only the built-in key ``v1`` derived from the deployment secret (the default set-up)."""
-        return cls(keys={BUILTIN_KID: FieldKey(BUILTIN_KID, secret)}, current=BUILTIN_KID, algorithm=algorithm,
+        return cls(keys={BUILTIN_KID: FieldKey(BUILTIN_KID, secret)}, current=BUILTIN_KID,
+                   algorithm=algorithm or _default_algorithm(),
                    index_key=_derive(secret, b"blind-index"))
 
     @classmethod
     def from_config(cls, secret: str, config: Mapping[str, Any] | None) -> FieldCipher:
         """Build from a ``[field_encryption]`` table::
 
-            algorithm = "sm4-gcm"          # or "aes-256-gcm" (default)
+            algorithm = "sm4-gcm"          # or "aes-256-gcm"; default sm4-gcm where OpenSSL has it
             current_key = "2027a"          # default: the last key listed, else "v1"
             index_key = "…"                # optional; default derived from secret_key
             [field_encryption.keys]
@@ -181,7 +190,7 @@ class FieldCipher:
         if index_secret is not None and (not isinstance(index_secret, str) or len(index_secret) < 32):
             raise CryptoConfigError("field_encryption.index_key must be a random string of at least 32 characters")
         index_key = _derive(index_secret, b"blind-index:configured") if index_secret else _derive(secret, b"blind-index")
-        return cls(keys=keys, current=str(current), algorithm=str(config.get("algorithm") or "aes-256-gcm"),
+        return cls(keys=keys, current=str(current), algorithm=str(config.get("algorithm") or _default_algorithm()),
                    index_key=index_key)
 
     @classmethod

@@ -67,10 +67,11 @@ def test_first_release_tokens_stay_readable():
     c = FieldCipher.from_config(SECRET, {"algorithm": "sm4-gcm", "keys": {"k2": K2}})
     assert c.decrypt(legacy, "id_number") == IDN
     assert not c.is_current(legacy)
-    # the default cipher is the legacy key with the new tagged format
+    # the default cipher: the built-in key, SM4-GCM (available here), the tagged format
     default = FieldCipher.from_secret(SECRET)
     assert default.decrypt(legacy, "id_number") == IDN
-    assert default.encrypt(IDN, "x").startswith("a256gcm:v1:")
+    assert default.encrypt(IDN, "x").startswith("sm4gcm:v1:")
+    assert FieldCipher.from_secret(SECRET, "aes-256-gcm").encrypt(IDN, "x").startswith("a256gcm:v1:")
     assert not default.is_current(legacy)  # untagged → rewritten by a rotation
 
 
