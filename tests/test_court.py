@@ -589,5 +589,11 @@ def test_statistics_against_a_hand_computed_dataset(registry, cipher, court, aru
     assert "十堰市中级人民法院" not in exported.text and "郧西县人民法院,3,1,4,2,1,1,1,50.0,6.0,66.7,1,1" in exported.text
     bad = client.get("/channels/court/statistics?from=2026-13&group=nope")
     assert bad.status_code == 422 and "月份格式应为" in bad.text and "分组方式应为" in bad.text
-    # the core counters (rollups) count the same cases
-    from core.statistics.rollups import rebuild_rollups  # noqa: F401 - the incremental path is what runs here
+    # the core statistics page shows the channel's counters (rollups) for the mediator's room
+    import re
+
+    core_page = client.get("/statistics?from=2026-11&to=2026-11")
+    assert core_page.status_code == 200, core_page.text
+    cells = dict(re.findall(r'<th scope="row">([^<]+)</th><td>诉调对接</td><td>([^<]*)</td>', core_page.text))
+    assert cells["委派调解收案（件）"].strip() == "3" and cells["委托调解收案（件）"].strip() == "1"
+    assert cells["退回法院（件）"].strip() == "1" and cells["诉调对接调解终止（件）"].strip() == "1"
