@@ -350,7 +350,8 @@ def test_agreement_needs_a_performance_deadline_and_feedback_needs_performance(r
     assert types.index("police.agreement_performed") < types.index("police.feedback")
 
 
-def test_new_violation_or_flight_ends_mediation_and_returns_to_station(registry, police, new_case, arun):
+def test_new_violation_or_flight_ends_mediation_and_returns_to_station(registry, police, new_case, client, login,
+                                                                       arun):
     med = police["users"]["med-p"]
     case = new_case()
     for key in ("accept", "start_mediation"):
@@ -366,6 +367,10 @@ def test_new_violation_or_flight_ends_mediation_and_returns_to_station(registry,
                                                                      "police_station")
     with pytest.raises(Refused):  # a returned case takes no more sessions
         arun(record_session(registry, case["id"], med, session("2026-11-03T10:00:00+08:00")))
+    # the station's own limit now runs from the failure (程序规定 第一百八十五条): 2 November + 30 days
+    login(client, "med-p")
+    text = client.get(f"/cases/{case['id']}").text
+    assert "自此重新计算" in text and "自 2026-11-02 起三十日，至 2026-12-02" in text
 
 
 def test_statistics_per_station_room_and_period(registry, police, new_case, client, login, arun):

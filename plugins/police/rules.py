@@ -20,7 +20,7 @@ from core.deadline_service import recompute_deadline
 from core.deadlines import Clock, Pause, compute_clock
 from core.lifecycle import CoreStatus
 from core.registry import Registry
-from core.tables import Agreement, Case, CaseClockEntry, MediationSession
+from core.tables import Agreement, Case, CaseClockEntry, CaseEvent, MediationSession
 
 from plugins.police.forms import EXCLUSION_LABELS
 from plugins.police.protocol import ReturnForm, eligibility_problems, guardian_problem, intake_of
@@ -94,6 +94,12 @@ async def panel_clocks(reg: Registry, case: dict[str, Any], today: dt.date | Non
         out["first"] = {"held_on": None, "due": first_due, "late": today > first_due}
     rule = reg.deadline_rules.get("police_station_case_limit")
     started = intake_of(case).get("station_accepted_on")
+    restarted = await CaseEvent.select(CaseEvent.created_at).where(
+        CaseEvent.case == case["id"], CaseEvent.type.is_in(["case.not_settled", "police.agreement_breached"])
+    ).order_by(CaseEvent.id, ascending=False).first()
+    if restarted is not None:  # 程序规定 第一百八十五条: the station's limit runs from the failure or breach
+        started = restarted["created_at"].astimezone(clock.TZ).date()
+    out["station_restarted"] = restarted is not None
     if rule is not None and started:
         started = dt.date.fromisoformat(started) if isinstance(started, str) else started
         pauses = [Pause(event="appraisal", start=e["start_on"], end=e["end_on"]) for e in entries
