@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -29,37 +30,8 @@ from plugins.petition.tables import PetitionFile, WorkRecord
 
 START = dt.datetime(2026, 9, 1, 10, 0, tzinfo=clock.TZ)
 
-SUBSIDIES_TOML = """
-[subsidies]
-duty_day_rate = 200
-exclude_public_employees = true
-
-[subsidies.grades.major]
-flags_any = ["petition_major"]
-people_count_ge = 10
-
-[[subsidies.rules]]
-label = "重大疑难复杂案件"
-channels = ["petition"]
-grades = ["major"]
-outcomes = ["settled"]
-band_on = "people_count"
-bands = [{ up_to = 9, amount = 10000 }, { up_to = 29, amount = 20000 }, { amount = 30000 }]
-
-[[subsidies.rules]]
-label = "一般案件"
-channels = ["petition"]
-grades = ["general"]
-outcomes = ["settled"]
-band_on = "people_count"
-bands = [{ up_to = 3, amount = 3000 }, { up_to = 9, amount = 4000 }, { amount = 5000 }]
-
-[[subsidies.rules]]
-label = "调解不成或引导分流（部分补助）"
-channels = ["petition"]
-outcomes = ["not_settled", "withdrawn"]
-amount = 1000
-"""
+SUBSIDIES_TOML = (Path(__file__).parent.parent / "plugins" / "petition" / "subsidies.example.toml").read_text("utf-8")
+"""The example rules shipped with the channel (the Yunnan bands) — the hand-computed figures below follow them."""
 
 
 PLUGINS = ["core.builtin", "core.documents", "core.handoff", "core.statistics", "plugins.general", "plugins.petition"]
@@ -336,6 +308,13 @@ def test_team_records_are_closed_to_room_members_outside_the_team(registry, ciph
     post = client.post(url + "/records", data={"_csrf_token": csrf(client), "kind": "note", "notes": "偷看"})
     assert post.status_code == 403
     assert arun(WorkRecord.count().where(WorkRecord.case == case["id"])) == 1  # only the evidence
+    step = client.post(f"/cases/{case['id']}/transitions/propose", data={
+        "_csrf_token": csrf(client), "proposal": "越权提出", "basis": "没有依据"})
+    assert step.status_code == 409 and "专调小组成员" in step.text
+    assert arun(load_case(case["id"], None))["state"] == "handling"
+    with pytest.raises(Refused):
+        arun(apply_transition(registry, case["id"], "propose", proom["users"]["med-p2"], {"proposal": "越权", "basis": "没有"}))
+    arun(apply_transition(registry, case["id"], "propose", proom["users"]["sup-1"], {"proposal": "补足", "basis": "协议"}))
     client.cookies.clear()
     login(client, "med-a")  # another room
     assert client.get(url).status_code == 404
@@ -504,3 +483,37 @@ def test_statistics_reproduce_the_seed_indicators(registry, subsidy_settings, ci
     login(client, "med-c")
     other = arun(petition_statistics(registry, proom["users"]["med-c"], 202609, 202610))
     assert other["values"]["petition_received_cases"] == 0
+
+
+# ------------------------------------------------------------------------------------------ partner API
+
+
+def test_petition_bureau_refers_through_the_partner_api_and_hears_back(registry, cipher, arun, proom, client):
+    """A petition bureau's system refers a petition (kind ``visit``, the intake schema over JSON) and its
+    steps reach the outbox as callbacks, the channel-specific ``petition.aid_requested`` included."""
+    from core.handoff.partners import create_partner
+    from core.handoff.tables import OutboxEvent
+    from core.handoff.testing import sample_referral
+
+    token = arun(create_partner("bureau-1", channel="petition", room_id="room-p", callback_url="http://127.0.0.1:9/cb",
+                                cipher=cipher, known_channels={"petition", "general"}))["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    bad = client.post("/api/v1/referrals", headers=auth, json=sample_referral(
+        "XF-2026-0001", channel="petition", kind="visit", fields={"representatives": 9}))
+    assert bad.status_code == 422 and {"fields.statement", "fields.representatives"} <= {
+        f["field"] for f in bad.json()["error"]["fields"]}
+    body = sample_referral("XF-2026-0001", channel="petition", kind="visit", people_count=3,
+                           fields={"statement": "拖欠租金引发信访", "petitioned_unit": "某某物业有限公司"})
+    created = client.post("/api/v1/referrals", headers=auth, json=body)
+    assert created.status_code == 201, created.text
+    case = arun(Case.select().where(Case.external_id == "XF-2026-0001").first())
+    assert (case["channel"], case["room"], case["state"]) == ("petition", proom["room"]["id"], "received")
+    user = proom["users"]["med-p1"]
+    to_handling(registry, arun, proom, case["id"])
+    arun(apply_transition(registry, case["id"], "propose", user, {"proposal": "建议起诉", "basis": "合同约定"}))
+    arun(apply_transition(registry, case["id"], "guide", user, {"reason": "物业公司不同意", "route": "litigation"}))
+    arun(apply_transition(registry, case["id"], "request_aid", user, {
+        "aid_kind": "social_aid", "hardship": "低保户", "applied_to": "县民政局", "applied_on": "2026-09-01"}))
+    types = [r["type"] for r in arun(OutboxEvent.select(OutboxEvent.type).where(OutboxEvent.case == case["id"])
+                                     .order_by(OutboxEvent.id))]
+    assert types == ["case.accepted", "case.not_settled", "petition.aid_requested"]

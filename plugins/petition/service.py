@@ -241,12 +241,29 @@ async def _set_major_flag(case_id: int, major: bool) -> None:
         await Case.update({Case.risk_flags: msgspec.json.encode(sorted(wanted)).decode()}).where(Case.id == case_id)
 
 
+async def _check_actor_on_team(event: dict[str, Any]) -> None:
+    """Once the team is formed, the case's steps are taken by the team (a mediator of the room outside
+    the team is refused; supervisors, admins and the system are not restricted)."""
+    from core.access import UserCtx
+    from core.tables import CaseEvent
+
+    row = await CaseEvent.select(CaseEvent.actor).where(CaseEvent.id == event["event_id"]).first()
+    actor = await User.select(User.id, User.username, User.display_name, User.role, User.room, User.organisation
+                              ).where(User.id == (row or {}).get("actor") or -1).first()
+    if actor is None or actor["role"] != "mediator":
+        return
+    case = await Case.select(Case.id, Case.room, Case.mediator).where(Case.id == event["case_id"]).first()
+    if not await can_open_team(case, UserCtx.from_row(actor)):
+        raise Refused("本案已组建专调小组，案件办理步骤由专调小组成员执行")
+
+
 async def on_transitioned(event: dict[str, Any], registry: Registry) -> None:
     """Inside the transition's transaction (before the statistics plugin records a conclusion)."""
     if event["channel"] != CHANNEL:
         return
     case_id, key, data = event["case_id"], event["transition"], event.get("data") or {}
     now = clock.now()
+    await _check_actor_on_team(event)
     if key == "accept":
         case = await Case.select(Case.people_count, Case.intake).where(Case.id == case_id).output(
             load_json=True).first()
