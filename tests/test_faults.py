@@ -413,3 +413,60 @@ def test_process_killed_mid_case_creation_leaves_no_half_case(settings, world, m
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         finally:
             con.close()
+
+
+# --------------------------------------------------------------------------- which errors mean "database unavailable"
+
+
+def _raiser(exc: BaseException):
+    async def fail(*args: Any, **kwargs: Any) -> Any:
+        raise exc
+
+    return fail
+
+
+def _chained() -> BaseException:
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as inner:
+            raise RuntimeError("could not load the user") from inner
+    except RuntimeError as outer:
+        return outer
+
+
+def test_unavailable_database_is_a_503_with_retry_after_and_other_errors_stay_500(client, world, login, monkeypatch):
+    import sqlite3
+
+    import asyncpg
+
+    import web.api
+    import web.auth
+
+    login(client, "med-a")
+    unavailable = [asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+                   asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+                   asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+                   asyncpg.InterfaceError("connection is closed"),
+                   asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
+                   sqlite3.OperationalError("database is locked"), ConnectionResetError(104, "reset"), _chained()]
+    for exc in unavailable:
+        monkeypatch.setattr(web.auth, "get_user", _raiser(exc))
+        resp = client.get("/cases", follow_redirects=False)
+        assert resp.status_code == 503, (exc, resp.status_code)
+        assert resp.headers["retry-after"] == "5" and resp.headers["cache-control"] == "no-store"
+        assert "稍候" in resp.text and "text/html" in resp.headers["content-type"]
+    for exc in (sqlite3.OperationalError("no such table: nope"), asyncpg.InterfaceError("cannot perform operation: "
+                "another operation is in progress"), ValueError("a bug")):
+        monkeypatch.setattr(web.auth, "get_user", _raiser(exc))
+        resp = client.get("/cases", follow_redirects=False)
+        assert resp.status_code == 500, (exc, resp.status_code)
+        assert "retry-after" not in resp.headers
+    # the partner API answers with its contract's error body
+    monkeypatch.setattr(web.api, "authenticate", _raiser(asyncpg.exceptions.CannotConnectNowError("starting up")))
+    resp = client.get("/api/v1/channels", headers={"Authorization": "Bearer x"})
+    assert resp.status_code == 503 and resp.headers["retry-after"] == "5"
+    assert resp.json()["error"]["code"] == "unavailable"
+    monkeypatch.setattr(web.api, "authenticate", _raiser(KeyError("bug")))
+    resp = client.get("/api/v1/channels", headers={"Authorization": "Bearer x"})
+    assert resp.status_code == 500 and resp.json()["error"]["code"] == "internal_error"
