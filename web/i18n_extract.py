@@ -290,12 +290,12 @@ def data_messages(registry: Any = None) -> dict[str, Entry]:
     for sd in reg.statistics.values():
         add(sd.label, f"statistic:{sd.channel}", sd.label_en)
         add(sd.description, f"statistic:{sd.channel}")
-    for r in reg.deadline_rules.values():
-        add(getattr(r, "label", ""), "deadline_rule", getattr(r, "label_en", ""))
+    for key, r in reg.deadline_rules.items():
+        add(getattr(r, "label", ""), f"deadline_rule:{key}", getattr(r, "label_en", ""))
     for d in reg.documents.values():
-        add(getattr(d, "title", ""), "document")
-    for a in reg.agreement_requirements.values():
-        add(getattr(a, "label", ""), "agreement_requirement")
+        add(getattr(d, "title", ""), f"document:{','.join(getattr(d, 'channels', ())) or 'all'}:{d.key}")
+    for key, a in reg.agreement_requirements.items():
+        add(getattr(a, "label", ""), f"agreement_requirement:{key}")
     for _pattern, text in _RULES:
         add(text, "core.forms")
 

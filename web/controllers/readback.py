@@ -33,7 +33,7 @@ from web.i18n import current_locale
 from web.rendering import render
 from web.state import app_state
 
-__all__ = ["ReadbackController", "READBACK_EVENT", "readback_text"]
+__all__ = ["ReadbackController", "READBACK_EVENT", "readback_text", "plain_text"]
 
 READBACK_EVENT = "case.readback_confirmed"
 OPEN = {s.value for s in OPEN_STATUSES}
@@ -51,11 +51,15 @@ async def _context(request: Request, case_id: int, user: UserCtx) -> dict[str, A
 
 
 def readback_text(request: Request, ctx: dict[str, Any]) -> tuple[Markup, str]:
-    """The read-back text (escaped HTML, shown as is) and the SHA-256 of its plain text."""
+    """The read-back text (escaped HTML, shown as is) and the SHA-256 of its plain text (tags removed,
+    entities unescaped, whitespace collapsed: what a reader sees, as ``Markup.striptags`` gives it)."""
     env = request.app.template_engine.engine  # type: ignore[union-attr]
     html = Markup(env.get_template("readback/_text.html").render(**ctx, request=request).strip())
-    digest = hashlib.sha256(html.unescape().encode("utf-8")).hexdigest()
-    return html, digest
+    return html, hashlib.sha256(plain_text(html).encode("utf-8")).hexdigest()
+
+
+def plain_text(html: Markup) -> str:
+    return html.striptags()
 
 
 class ReadbackController(Controller):
@@ -107,7 +111,7 @@ class ReadbackController(Controller):
                     "parties": [{"id": p["id"], "role": p["role"], "name": p["party"]["name"]} for p in picked],
                     "text_sha256": digest,
                     "locale": current_locale(),
-                    "chars": len(text.unescape()),
+                    "chars": len(plain_text(text)),
                 })
                 await CaseParty.update({CaseParty.consent: "agreed"}).where(
                     CaseParty.case == case_id, CaseParty.id.is_in([p["id"] for p in picked]))
