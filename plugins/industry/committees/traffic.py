@@ -46,7 +46,7 @@ def notices(case) -> list[str]:
     intake = case.get("intake") or {}
     out = [f"责任比例：申请人方 {intake.get('applicant_liability')}%，被申请人方 {intake.get('respondent_liability')}%"
            "；调解书应载明各方责任比例（第九十三条）"]
-    if not intake.get("start_on"):
+    if not case.get("clock_started_on"):
         out.append(f"调解期限尚未起算：请在{START.get(intake.get('injury_type', ''), '损失确定')}之日记录起算日（第九十条）")
     out.append("人民调解未达成协议的，当事人可在三日内申请公安机关交通管理部门调解（第八十五条）")
     return out
