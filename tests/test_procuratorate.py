@@ -515,6 +515,7 @@ def test_intake_page_case_panel_recheck_page_and_documents(pclient, login, csrf,
     body = pclient.get(f"/cases/{case_id}").text
     assert 'data-eligible="false"' in body and "超过3年" in body and "第二百八十八条第一款" in body
     assert "不得协商：案件事实认定" in body
+    assert "第九十一条" not in body  # prosecution review, not arrest review
     assert f"/channels/procuratorate/cases/{case_id}/eligibility" in body
 
     form = pclient.get(f"/channels/procuratorate/cases/{case_id}/eligibility")
@@ -611,3 +612,6 @@ def test_recheck_page_refuses_other_kinds_without_hiding_them(pclient, login, pw
     assert posted.status_code == 409
     assert not events(arun, civil["id"], "procuratorate.eligibility_checked")
     assert pclient.get("/channels/procuratorate/cases/999999/eligibility").status_code == 404
+    arrest = register(preg, cipher, arun, pworld["rooms"]["p"], user, stage="arrest_review", suspect_detained=True)
+    body = pclient.get(f"/cases/{arrest['id']}").text
+    assert "第九十一条" in body and "七日以内" in body
