@@ -342,12 +342,19 @@ def test_caller_with_an_open_petition_case_in_the_room_is_refused(hotline, hreg,
     assert hotline.post(other).status_code == 201
 
 
-def test_closed_or_other_room_petition_cases_do_not_block(hotline, hreg, hworld, arun, cipher_):
+def test_closed_other_room_or_respondent_petition_cases_do_not_block(hotline, hreg, hworld, arun, cipher_):
     other_room = petition_case(arun, hreg, cipher_, hworld.rooms["h2"], hworld.users["med-h2"])
     assert other_room["status"] == "registered"
     closed = petition_case(arun, hreg, cipher_, hworld.rooms["h1"], hworld.users["med-h1"])
     med = hworld.users["med-h1"]
     arun(apply_transition(hreg, closed["id"], "decline", med, {"reason": "不属于调解范围"}))
+    # an open petition case in which the caller is the one complained about (not the petitioner)
+    form = hreg.form("general", "walk_in")
+    arun(create_case(hreg, room=hworld.rooms["h1"], form=form,
+                     intake=CaseIntake(summary="邻居信访反映王芳", dispute_type="neighbour", source="referral.petition"),
+                     parties=[PartyIn(role="applicant", name="李强", id_number=ID_OTHER),
+                              PartyIn(role="respondent", name="王芳", id_number=ID_CALLER, phone="13800138000")],
+                     fields=form.schema(), actor=med, cipher=cipher_))
     assert hotline.post(work_order("HK-P5")).status_code == 201
 
 

@@ -75,8 +75,9 @@ async def _petition_conflict(case: dict[str, Any], reg: Any) -> dict[str, str]:
     """Field errors when a caller of this order already has an open petition-track case in the room.
 
     A petition-track case is an open case of the ``petition`` channel, or of any channel whose case
-    source is ``referral.petition`` (信访部门委托移交). The caller is matched by the blind index of
-    the ID number (in SQL), else by phone (decrypted for the few open petition-track cases of the room).
+    source is ``referral.petition`` (信访部门委托移交). The caller (an applicant of the order) is matched
+    against the applicants (petitioners) of those cases: by the blind index of the ID number (in SQL),
+    else by phone (decrypted for the few open petition-track cases of the room).
     """
     open_values = [s.value for s in OPEN_STATUSES]
     placeholders = ", ".join("{}" for _ in open_values)
@@ -104,7 +105,8 @@ async def _petition_conflict(case: dict[str, Any], reg: Any) -> dict[str, str]:
             continue
         rows = await Case.raw(
             "SELECT o.number FROM core_case o JOIN core_case_party cp ON cp.\"case\" = o.id "
-            "JOIN core_party p ON p.id = cp.party WHERE p.id_number_index = {} AND " + track + " LIMIT 1",
+            "JOIN core_party p ON p.id = cp.party WHERE cp.role = 'applicant' AND p.id_number_index = {} AND "
+            + track + " LIMIT 1",
             caller["idx"], *track_args,
         )
         if rows:
@@ -115,7 +117,8 @@ async def _petition_conflict(case: dict[str, Any], reg: Any) -> dict[str, str]:
         return {}
     others = await Party.raw(
         "SELECT o.number, p.phone_enc AS phone FROM core_case o JOIN core_case_party cp ON cp.\"case\" = o.id "
-        "JOIN core_party p ON p.id = cp.party WHERE p.phone_enc <> '' AND " + track + " ORDER BY o.id LIMIT 500",
+        "JOIN core_party p ON p.id = cp.party WHERE cp.role = 'applicant' AND p.phone_enc <> '' AND " + track
+        + " ORDER BY o.id LIMIT 500",
         *track_args,
     )
     if not others:
