@@ -71,6 +71,53 @@ class SeedResult:
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+# --- intake data -----------------------------------------------------------------------------------
+
+
+def _sample_value(t: Any) -> Any:
+    from msgspec import inspect as mi
+
+    if isinstance(t, mi.Metadata):
+        t = t.type
+    if isinstance(t, mi.UnionType):
+        t = next((x for x in t.types if not isinstance(x, mi.NoneType)), t.types[0])
+        return _sample_value(t)
+    if isinstance(t, mi.LiteralType):
+        return t.values[0]
+    if isinstance(t, mi.StrType):
+        n = max(t.min_length or 1, 1)
+        return ("示例" * n)[: max(n, min(2, t.max_length or 2))]
+    if isinstance(t, mi.BoolType):
+        return True
+    if isinstance(t, mi.IntType):
+        return t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else 1)
+    if isinstance(t, mi.DecimalType | mi.FloatType):
+        return "1"
+    if isinstance(t, mi.DateType):
+        return clock.today().isoformat()
+    if isinstance(t, mi.DateTimeType):
+        return clock.now().isoformat()
+    if isinstance(t, mi.ListType | mi.SetType | mi.FrozenSetType):
+        return []
+    return None
+
+
+def sample_intake(schema: type[msgspec.Struct]) -> str:
+    """JSON of a schema-valid intake object: the schema's defaults, and for fields without one the
+    simplest value their type and constraints allow (seeded cases need intake data of every channel,
+    and a channel's required fields have no default)."""
+    from msgspec import inspect as mi
+
+    info = mi.type_info(schema)
+    data = {f.encode_name: _sample_value(f.type) for f in info.fields if f.required}
+    try:
+        return msgspec.json.encode(msgspec.convert(data, schema, strict=False)).decode()
+    except msgspec.ValidationError:  # e.g. a pattern the simple value does not match: keep it as data
+        defaults = {f.encode_name: f.default for f in info.fields
+                    if not f.required and f.default is not msgspec.NODEFAULT}
+        return msgspec.json.encode({**defaults, **data}).decode()
+
+
 # --- protocol paths --------------------------------------------------------------------------------
 
 
@@ -367,7 +414,7 @@ async def seed(
         result.rooms = len(rooms)
         paths = {ch: _paths(reg.protocol(ch)) for ch in reg.channels}
         forms = {ch: reg.forms_for(ch) for ch in reg.channels}
-        intake = {(f.channel, f.kind): msgspec.json.encode(f.schema()).decode() for fl in forms.values() for f in fl}
+        intake = {(f.channel, f.kind): sample_intake(f.schema) for fl in forms.values() for f in fl}
         sources = {ch: c.case_source for ch, c in reg.channels.items()}
         codes = [c for c in DISPUTE_WEIGHTS if reg.codes.has("dispute_type", c)]
         weights = list(itertools.accumulate(DISPUTE_WEIGHTS[c] for c in codes))  # cumulative
@@ -545,7 +592,7 @@ def _one_case(w: _Writer, rng: random.Random, reg_at: dt.datetime, now: dt.datet
         elif new_status == "withdrawn":
             outcome, outcome_reason = "withdrawn", "当事人自行和解"
             data = {"reason": outcome_reason}
-        elif new_status == "settled":
+        elif new_status == "settled" and status != "settled":  # not again on settled → settled steps (备案 …)
             oral = random_() < 0.25
             outcome = "settled_oral" if oral else "settled_written"
             if claimed is not None and random_() < 0.85:
