@@ -211,7 +211,7 @@ def register_case(page: Any, summary: str, applicant: str) -> int:
 
     open_intake(page)
     fill_intake(page, summary, applicant, "110101199003071233")
-    page.locator("#intake-form").get_by_role("button", name="登记").click()
+    page.locator("#intake-form").get_by_role("button", name="登记", exact=True).click()
     expect(page).to_have_url(CASE_URL)
     expect(page.locator("#case-body h1")).to_have_text(CASE_NUMBER)
     expect(status_badge(page)).to_have_text("已登记")
@@ -465,7 +465,7 @@ def test_intake_validation_errors(new_page: Any, artifacts: Path, javascript: bo
     open_intake(page)
     fill_intake(page, "", applicant, "110101199003071234")  # wrong check digit (…1233 is valid)
     with page.expect_response(lambda r: r.request.method == "POST" and "/intake/" in r.url) as info:
-        page.locator("#intake-form").get_by_role("button", name="登记").click()
+        page.locator("#intake-form").get_by_role("button", name="登记", exact=True).click()
     assert info.value.status == 422
     if not javascript:  # the browser renders the page itself, so it must be HTML
         assert info.value.headers.get("content-type", "").startswith("text/html"), info.value.headers
