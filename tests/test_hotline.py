@@ -722,3 +722,21 @@ def test_an_open_case_of_the_petition_channel_blocks_too(hotline, hreg, hworld, 
     arun(Case.update({Case.channel: "petition"}).where(Case.id == created["id"]))
     fields = fields_of(assert_error(hotline.post(work_order("HK-PC1")), 422, "validation_failed"))
     assert created["number"] in fields["parties[0].id_number"]
+
+
+def test_statistics_page_shows_the_hotline_counters_and_a_deployment_can_switch_it_off(
+        web, settings, hreg, hworld, arun, cipher_, tmp_path):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    _orders_for_report(arun, hreg, hworld, cipher_)
+    _login(web, "admin")
+    stats = web.get("/statistics")
+    assert stats.status_code == 200 and "12345 工单签收率" in stats.text and "12345 工单退回热线（件）" in stats.text
+    off = settings.with_(enabled_channels=("general",))
+    assert "hotline" not in build_registry(off, PLUGINS, entry_points=False).channels
+    with TestClient(create_app(off, plugins=PLUGINS, entry_points=False), base_url="https://testserver.local") as c:
+        _login(c, "admin")
+        assert c.get("/channels/hotline/").status_code == 404
+        assert c.get("/intake/hotline/work_order").status_code == 404
