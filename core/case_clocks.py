@@ -22,7 +22,7 @@ from core.tables import Case, CaseClockEntry, CaseEvent
 
 __all__ = [
     "TOLLING_LABELS", "clock_entries", "pause_clock", "resume_clock", "extend_clock", "sweep_overdue",
-    "sweep_forever",
+    "sweep_forever", "run_sweep_hooks",
 ]
 
 
@@ -148,6 +148,20 @@ async def sweep_overdue(reg: Registry, today: dt.date | None = None) -> int:
     return written
 
 
+async def run_sweep_hooks(reg: Registry) -> None:
+    """Run every plugin's ``fengqiao_sweep`` once; a failing one is logged and the others still run."""
+    import logging
+
+    from core.plugins import await_me_maybe
+
+    log = logging.getLogger("fengqiao.sweep")
+    for impl in reversed(reg.pm.hook.fengqiao_sweep.get_hookimpls()):
+        try:
+            await await_me_maybe(impl.function(**{k: reg for k in impl.argnames}))
+        except Exception:
+            log.exception("periodic work of plugin %s failed", impl.plugin_name)
+
+
 async def sweep_forever(reg: Registry, interval: float, stop: Any) -> None:
     """Run :func:`sweep_overdue` now and then every ``interval`` seconds until ``stop`` (an
     ``asyncio.Event``) is set. A failing sweep is logged and retried at the next interval."""
@@ -162,6 +176,7 @@ async def sweep_forever(reg: Registry, interval: float, stop: Any) -> None:
                 log.info("deadline sweep: %d case(s) passed their deadline", written)
         except Exception:  # keep the loop alive; the next run retries
             log.exception("deadline sweep failed")
+        await run_sweep_hooks(reg)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:

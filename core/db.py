@@ -36,15 +36,16 @@ _extra_tables: list[type[Table]] = []
 
 
 def all_tables() -> list[type[Table]]:
-    """Core tables, the handoff app's tables, the migrations table and any tables registered by plugin apps."""
+    """The tables of every Piccolo app in ``core.piccolo_conf.APP_REGISTRY``, the migrations table and any
+    tables registered with :func:`register_tables`."""
     from piccolo.apps.migrations.tables import Migration
 
-    from core.documents.tables import DOCUMENTS_TABLES
-    from core.handoff.tables import HANDOFF_TABLES
-    from core.statistics.tables import STATS_TABLES
-    from core.tables import CORE_TABLES
+    import core.piccolo_conf as conf
 
-    return [*CORE_TABLES, *HANDOFF_TABLES, *DOCUMENTS_TABLES, *STATS_TABLES, Migration, *_extra_tables]
+    tables: list[type[Table]] = []
+    for app in conf.APP_REGISTRY.app_configs.values():  # every app in the registry, plugin apps included
+        tables.extend(t for t in app.table_classes if t not in tables)
+    return [*tables, Migration, *(t for t in _extra_tables if t not in tables)]
 
 
 def register_tables(tables: Iterable[type[Table]]) -> None:

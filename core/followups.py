@@ -65,7 +65,10 @@ async def schedule_followup(reg: Registry, case_id: int) -> dt.date | None:
     return due
 
 
-async def record_followup(reg: Registry, case_id: int, actor: UserCtx, data: FollowUpIn) -> None:
+async def record_followup(reg: Registry, case_id: int, actor: UserCtx | None, data: FollowUpIn, *,
+                          actor_label: str = "") -> None:
+    """Record the pending follow-up of a case. ``actor`` is the visiting mediator, or ``None`` when
+    the party answered the questionnaire online (``actor_label`` then says so)."""
     async with write_transaction():
         await load_case(case_id, actor, for_update=True)
         pending = await FollowUp.select().where(FollowUp.case == case_id, FollowUp.done_on.is_null()).first()
@@ -75,7 +78,7 @@ async def record_followup(reg: Registry, case_id: int, actor: UserCtx, data: Fol
             FollowUp.done_on: data.done_on, FollowUp.performance: data.performance,
             FollowUp.satisfaction: data.satisfaction, FollowUp.later_litigation: data.later_litigation or "",
             FollowUp.escalation_signs: data.escalation_signs or "", FollowUp.measures: data.measures or "",
-            FollowUp.notes: data.notes or "", FollowUp.visitor: actor.id,
+            FollowUp.notes: data.notes or "", FollowUp.visitor: actor.id if actor else None,
         }).where(FollowUp.id == pending["id"])
         fulfilment = {"performed": "performed", "partial": "partial", "not_performed": "breached"}[data.performance]
         await Agreement.update({Agreement.fulfilment: fulfilment, Agreement.updated_at: clock.now()}).where(
@@ -83,8 +86,9 @@ async def record_followup(reg: Registry, case_id: int, actor: UserCtx, data: Fol
         if data.performance != "performed":  # keep following up until it is performed
             await FollowUp.insert(FollowUp(case=case_id, due_on=data.done_on + dt.timedelta(days=30),
                                            created_at=clock.now()))
-        await write_event(case_id, "case.followup_recorded", actor=actor,
-                          data={"performance": data.performance, "satisfaction": data.satisfaction})
+        await write_event(case_id, "case.followup_recorded", actor=actor, actor_label=actor_label,
+                          data={"performance": data.performance, "satisfaction": data.satisfaction,
+                                "online": actor is None})
         await await_each(reg.pm.hook.fengqiao_agreement_fulfilment_changed(case_id=case_id, registry=reg))
 
 

@@ -115,8 +115,10 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: R
     :param user: the signed-in user as a dict (``id``, ``role``, ``room``, ``csrf_token`` — put it in a
         hidden ``_csrf_token`` field so a panel's forms also work without JavaScript).
     :param registry: the running deployment's :class:`core.registry.Registry` (channel documents …).
-    :return: ``None``, or a dict ``{"title": str, "html": markupsafe.Markup}``, or an awaitable
-        of either.
+    :return: ``None``, or a dict ``{"title": str, "html": markupsafe.Markup}``, or a dict
+        ``{"title": str, "template": "<plugin>/_panel.html", "context": {...}}`` rendered with the
+        app's Jinja environment (the plugin's own ``templates/`` folder is searched; the template sees
+        ``panel.context``, ``user`` and the page's other variables), or an awaitable of either.
     """
 
 
@@ -234,4 +236,33 @@ def fengqiao_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
     :param pluginmanager: the deployment's plugin manager; call ``pluginmanager.add_hookspecs(module)``.
     :return: ``None``.
+    """
+
+
+@hookspec
+def fengqiao_send_sms(phone: str, text: str, room_id: str, registry: Registry) -> Any:
+    """Send a text message to a party's phone through an SMS gateway.
+
+    Called after the message is stored (outside any transaction), for every plugin until one
+    answers. Without a gateway plugin the message stays on the room's outbox page for a mediator to
+    read out to the party (the default for rooms without an SMS contract).
+
+    :param phone: the full phone number (never log it).
+    :param text: the message body (may hold a one-time code; never log it).
+    :param room_id: the sending room's key.
+    :param registry: the running deployment's :class:`core.registry.Registry`.
+    :return: ``None`` (not handled), or the gateway's name when it accepted the message (an
+        awaitable is allowed); raising marks the message failed.
+    """
+
+
+@hookspec
+def fengqiao_sweep(registry: Registry) -> Any:
+    """Periodic work (the in-process sweeper runs it at start-up and then hourly, after the deadline
+    sweep; ``fengqiao deadlines sweep`` runs it once): reminders, expiries and the like.
+
+    Each implementation runs its own transactions; an exception is logged and the next run retries.
+
+    :param registry: the running deployment's :class:`core.registry.Registry`.
+    :return: ``None`` or an awaitable resolving to ``None``.
     """

@@ -15,6 +15,7 @@ APP_REGISTRY = AppRegistry(apps=[
     "core.handoff.piccolo_app",
     "core.documents.piccolo_app",
     "core.statistics.piccolo_app",
+    "core.online.piccolo_app",
     # built-in channel plugins with tables of their own (one line each)
     "plugins.industry.piccolo_app",
     "plugins.court.piccolo_app",

@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "core.documents",
     "core.handoff",
     "core.statistics",
+    "core.online",
     "plugins.general",
     "plugins.industry",
     "plugins.police",

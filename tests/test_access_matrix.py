@@ -14,6 +14,7 @@ Expectations:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -25,14 +26,18 @@ PARAM = re.compile(r"\{(\w+):\w+\}")
 OWN_MAY_BE_404 = {
     "/cases/{case_id:int}/deliveries/{event_id:str}/resend",  # the event id is made up
     "/warnings/{notice_id:int}/read",  # mediators receive no notices
+    "/online/slots/{slot_id:int}/join",  # the slot is not an online one and no video system is configured
 }
+# Party pages authenticate parties, not staff (a link, a one-time code and the ID digits); their
+# access rules — a party reaches only their own case — are tested in tests/test_online.py.
+PARTY_PATHS = re.compile(r"^/(p|apply)(/|$)")
 ROLES = ("med-a", "sup-1", "admin")
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if route.path.startswith(EXCLUDED_PREFIXES) or route.path in {"/schema"}:
+        if route.path.startswith(EXCLUDED_PREFIXES) or route.path in {"/schema"} or PARTY_PATHS.match(route.path):
             continue
         for method in sorted(getattr(route, "methods", set()) - {"OPTIONS", "HEAD"}):
             out.append((route.path, method))
@@ -60,7 +65,16 @@ def objects(world, make_case, registry, arun):
     party = {c["id"]: arun(CaseParty.select(CaseParty.id).where(CaseParty.case == c["id"]).first())["id"]
              for c in (own_case, room_b_case, org2_case)}
     org1, org2 = world["orgs"][0]["id"], world["orgs"][1]["id"]
-    return {
+    slots = {}
+    for key in ("a", "b", "c"):  # an open session slot in each room (online services)
+        from core import clock
+        from core.online.tables import Slot
+
+        start = clock.now() + dt.timedelta(days=3)
+        rows = arun(Slot.insert(Slot(room=world["rooms"][key]["id"], starts_at=start, place="调解室",
+                                     ends_at=start + dt.timedelta(hours=1), created_at=clock.now())).returning(Slot.id))
+        slots[key] = rows[0]["id"]
+    out = {
         # role → (own values, other values)
         "med-a": ({"case_id": own_case["id"], "party_id": party[own_case["id"]], "user_id": u["med-a"].id,
                    "org_id": org1, "notice_id": notices["sup-1"]},
@@ -73,6 +87,11 @@ def objects(world, make_case, registry, arun):
         "admin": ({"case_id": org2_case["id"], "party_id": party[org2_case["id"]], "user_id": u["med-c"].id,
                    "org_id": org2, "notice_id": None}, None),
     }
+    for role, own_room, other_room in (("med-a", "a", "b"), ("sup-1", "b", "c"), ("admin", "c", None)):
+        out[role][0]["slot_id"] = slots[own_room]
+        if other_room:
+            out[role][1]["slot_id"] = slots[other_room]
+    return out
 
 
 FIXED = {"key": "accept", "event_id": "evt_000000", "name": "application", "item": "identity",
@@ -119,7 +138,8 @@ def test_access_matrix(app, client, world, objects, login, csrf):
             for label, values in (("own", own), ("other", other)):
                 if values is None or (label == "other" and not PARAM.search(path)):
                     continue
-                if label == "other" and not any(p in path for p in ("{case_id", "{user_id", "{org_id", "{notice_id")):
+                if label == "other" and not any(p in path for p in ("{case_id", "{user_id", "{org_id", "{notice_id",
+                                                                         "{slot_id")):
                     continue
                 url = _fill(path, values)
                 if url is None:

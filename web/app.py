@@ -35,6 +35,7 @@ from web.security import add_security_headers
 from web.sessions import RenewingSessionConfig
 from web.state import AppState
 from web.templating import template_config
+from web.party import PARTY_ROUTES, STAFF_ROUTES
 
 __all__ = ["create_app"]
 
@@ -165,7 +166,7 @@ def create_app(
         route_handlers=[
             # HTML pages stay out of the OpenAPI document, which describes the partner API
             Router(path="/", include_in_schema=False, route_handlers=[
-                login_page, login, logout, health, plugins_page, set_preferences, CaseController, ReadbackController, IntakeController, OrgController, *plugin_routes,
+                login_page, login, logout, health, plugins_page, set_preferences, CaseController, ReadbackController, IntakeController, OrgController, *PARTY_ROUTES, *STAFF_ROUTES, *plugin_routes,
             ]),
             api_router(registry),
             create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),

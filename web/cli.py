@@ -267,11 +267,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_deadlines_sweep(args: argparse.Namespace, settings: Settings) -> None:
     """Write ``case.deadline_passed`` for every open case past its due date (idempotent; cron-able)."""
-    from core.case_clocks import sweep_overdue
+    from core.case_clocks import run_sweep_hooks, sweep_overdue
 
     async def go() -> int:
         reg = await _prepare(settings)
-        return await sweep_overdue(reg)
+        written = await sweep_overdue(reg)
+        await run_sweep_hooks(reg)  # plugins' periodic work (reminders …)
+        return written
 
     print(f"{_run(go())} case(s) newly past their deadline")
 
