@@ -41,6 +41,7 @@ TIMEOUT_MS = 10_000
 CASE_NUMBER = re.compile(r"^（\d{4}）郧西城关人调字第\d{4}号$")
 CASE_URL = re.compile(r"/cases/(\d+)$")
 TZ = ZoneInfo("Asia/Shanghai")  # deployments' wall clock (core.clock.TZ)
+SERVER_ENV: dict[str, str] = {}  # the live server's environment (CLI commands against its data)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -88,6 +89,8 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory,
     env.update(FENGQIAO_DATA_DIR=str(data_dir), FENGQIAO_SECRET_KEY="browser-test-secret-key-0123456789abcdef",
                PYTHONUNBUFFERED="1")
     base = f"http://127.0.0.1:{port}"
+    SERVER_ENV.clear()
+    SERVER_ENV.update(env)
     failed_before = request.session.testsfailed
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(_server_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -743,3 +746,56 @@ def test_assisted_entry_read_back(new_page: Any, artifacts: Path, javascript: bo
     expect(page.locator(".confirmations li")).to_contain_text("与当前内容一致")
     # the hash covers exactly the text the party saw (whitespace collapsed)
     assert hashlib.sha256(shown.encode("utf-8")).hexdigest() == digest
+
+
+def _cli(*args: str, stdin: str = "") -> str:
+    res = subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=SERVER_ENV, input=stdin,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, f"{args}: {res.stdout}\n{res.stderr}"
+    return res.stdout
+
+
+def test_court_referral_from_the_api_appears_on_the_dashboard(new_page: Any, live_server: str,
+                                                               artifacts: Path) -> None:
+    """A court (plugins/court) sends a 委派调解 referral through the partner API; the court room's
+    mediator sees it on the dashboard, opens it and can accept it."""
+    import json
+
+    import httpx
+    from playwright.sync_api import expect
+
+    _cli("rooms", "add", "yx-court", "--name", "郧西县人民法院诉调对接调解室", "--channel", "court",
+         "--agency", "郧西县人民法院", "--prefix", "郧西法调")
+    _cli("users", "add", "courtmed", "--role", "mediator", "--room", "yx-court", "--display-name", "法院调解员",
+         stdin=PASSWORD + "\n")
+    created = json.loads(_cli("partners", "add", "yx-court", "--channel", "court", "--room", "yx-court",
+                              "--callback-url", "http://127.0.0.1:9/callbacks"))
+    today = dt.datetime.now(TZ).date().isoformat()
+    body = {
+        "external_id": f"(2026)鄂0322诉前调{uuid.uuid4().hex[:6]}号", "channel": "court", "kind": "pre_filing",
+        "referred_at": dt.datetime.now(TZ).isoformat(timespec="seconds"),
+        "summary": "买卖合同纠纷，买方拖欠货款", "dispute_type": "contract", "amount": "56000.00", "people_count": 2,
+        "parties": [
+            {"role": "applicant", "kind": "person", "name": "钱玉兰", "id_number": "110101199003071233",
+             "phone": "13800138000"},
+            {"role": "respondent", "kind": "organization", "name": "郧西某商贸有限公司", "credit_code": "91110000100000000X"},
+        ],
+        "fields": {"court_name": "郧西县人民法院", "court_reference": "(2026)鄂0322诉前调123号",
+                   "judge_contact": "李法官 0719-1234567", "received_on": today, "cause_of_action": "买卖合同纠纷"},
+    }
+    with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {created['token']}"},
+                      trust_env=False, timeout=30) as partner:
+        resp = partner.post("/api/v1/referrals", json=body)
+    assert resp.status_code == 201, resp.text
+    number = resp.json()["case_number"]
+
+    page = new_page(javascript=True)
+    login(page, "courtmed")
+    row = page.locator("table.cases tbody tr", has_text=number)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("买卖合同纠纷，买方拖欠货款")
+    expect(page.locator(".tiles")).to_contain_text("待受理")
+    page.screenshot(path=str(artifacts / "browser-dashboard-court-referral.png"), full_page=True)
+    row.get_by_role("link", name=number).click()
+    expect(page.locator("#case-body h1")).to_have_text(number)
+    expect(page.locator("#case-body")).to_contain_text("郧西县人民法院")
