@@ -517,3 +517,32 @@ def test_petition_bureau_refers_through_the_partner_api_and_hears_back(registry,
     types = [r["type"] for r in arun(OutboxEvent.select(OutboxEvent.type).where(OutboxEvent.case == case["id"])
                                      .order_by(OutboxEvent.id))]
     assert types == ["case.accepted", "case.not_settled", "petition.aid_requested"]
+
+
+def test_review_and_re_review_windows(registry, cipher, arun, proom, client, login):
+    from plugins.petition.forms import ReviewRecord
+
+    user = proom["users"]["med-p1"]
+    case = receive(registry, cipher, arun, proom)
+    to_handling(registry, arun, proom, case["id"])
+    arun(apply_transition(registry, case["id"], "propose", user, {"proposal": "不予支持", "basis": "政策规定"}))
+    with pytest.raises(Refused):  # no review while the petition is still being handled
+        arun(service.add_record(registry, case["id"], user, "review", ReviewRecord(
+            level="review", reply_received_on=START.date(), requested_on=START.date(), authority="市信访局")))
+    arun(apply_transition(registry, case["id"], "guide", user, {"reason": "信访人不接受", "route": "administrative_review"}))
+    last = deadline_for(registry, "petition_review_application", START.date())
+    assert last >= START.date() + dt.timedelta(days=30)  # 30 days (第三十五条), rolled past holidays
+    at(last + dt.timedelta(days=1))
+    with pytest.raises(FormErrors) as err:
+        arun(service.add_record(registry, case["id"], user, "review", ReviewRecord(
+            level="review", reply_received_on=START.date(), requested_on=last + dt.timedelta(days=1),
+            authority="市信访局")))
+    assert "已超过请求期限" in err.value.errors["requested_on"]
+    arun(service.add_record(registry, case["id"], user, "review", ReviewRecord(
+        level="review", reply_received_on=START.date(), requested_on=last, authority="市信访局")))
+    rec = arun(WorkRecord.select().where(WorkRecord.case == case["id"], WorkRecord.kind == "review")
+               .output(load_json=True).first())
+    assert rec["data"]["decision_due"] == deadline_for(registry, "petition_review_decision", last).isoformat()
+    login(client, "med-p1")
+    page = client.get(f"/channels/petition/cases/{case['id']}").text
+    assert "请求复查、复核" in page and "复查/复核意见期限" in page and "<dt>请求事项</dt><dd>复查</dd>" in page and "<dt>level</dt>" not in page

@@ -17,7 +17,7 @@ from core.channels import IntakeForm
 
 __all__ = [
     "ReceiveFields", "AcceptForm", "PetitionDeclineForm", "EntrustForm", "ProposalForm", "ResolveForm",
-    "GuideForm", "AidForm", "TeamForm", "MemberForm", "RECORD_FORMS", "RECORD_LABELS", "MAJOR_CRITERIA",
+    "GuideForm", "AidForm", "TeamForm", "MemberForm", "ReviewRecord", "RECORD_FORMS", "DISPLAY_FORMS", "RECORD_LABELS", "MAJOR_CRITERIA",
     "PROFESSIONS", "INTAKE_FORMS",
 ]
 
@@ -205,6 +205,19 @@ class ConsultationRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     conclusion: Annotated[str, Meta(title="会商意见", min_length=2, max_length=4000, extra=TEXT)]
 
 
+class ReviewRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The petitioner asks the next-higher organ to review (复查) the handling opinion, or to re-review (复核)
+    the review opinion (信访工作条例 第三十五、三十六条): within 30 days; the decision is due 30 days later."""
+
+    level: Annotated[
+        Literal["review", "re_review"],
+        Meta(title="请求事项", extra={"labels": {"review": "复查", "re_review": "复核"}}),
+    ]
+    reply_received_on: Annotated[dt.date, Meta(title="信访人收到书面答复（处理意见或复查意见）日期")]
+    requested_on: Annotated[dt.date, Meta(title="提出请求日期")]
+    authority: Annotated[str, Meta(title="受理请求的机关", min_length=2, max_length=200)]
+
+
 class NoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notes: Annotated[str, Meta(title="工作记录", min_length=2, max_length=4000, extra=TEXT)]
 
@@ -216,6 +229,7 @@ RECORD_FORMS: dict[str, type[msgspec.Struct]] = {
     "appraisal_request": AppraisalRequest,
     "appraisal_result": AppraisalResult,
     "consultation": ConsultationRecord,
+    "review": ReviewRecord,
     "note": NoteRecord,
 }
 RECORD_LABELS = {
@@ -225,10 +239,16 @@ RECORD_LABELS = {
     "appraisal_request": "委托司法鉴定（期限暂停）",
     "appraisal_result": "收到鉴定意见（期限恢复）",
     "consultation": "会商",
+    "review": "请求复查、复核",
     "note": "其他工作记录",
     "decline_warning": "不予受理：告知与预警",
     "aid": "协调救助",
 }
+
+
+DISPLAY_FORMS: dict[str, type[msgspec.Struct]] = {**RECORD_FORMS, "decline_warning": PetitionDeclineForm,
+                                                 "aid": AidForm}
+"""The form each kind of working record was validated with (field titles and choice labels for display)."""
 
 
 INTAKE_FORMS = (

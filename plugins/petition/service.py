@@ -49,6 +49,7 @@ RECORD_STATES = {
     "appraisal_request": {"handling"},
     "appraisal_result": {"handling", "proposed"},
     "consultation": {"handling"},
+    "review": {"guided", "aid", "concluded"},
     "note": {"accepted", "entrusted", "handling", "proposed", "resolved", "guided", "aid", "concluded"},
 }
 
@@ -212,6 +213,8 @@ async def add_record(reg: Registry, case_id: int, user: UserCtx, kind: str, form
             due = await pause_clock(reg, case_id, user, event="appraisal", start_on=form.requested_on,
                                     reason=f"司法鉴定：{form.matter}"[:500])
             data["deadline_while_paused"] = due.isoformat() if due else None
+        elif kind == "review":
+            _check_review(reg, form, data)
         elif kind == "appraisal_result":
             try:
                 due = await resume_clock(reg, case_id, user, end_on=form.received_on)
@@ -224,10 +227,55 @@ async def add_record(reg: Registry, case_id: int, user: UserCtx, kind: str, form
     return int(rows[0]["id"])
 
 
+def _check_review(reg: Registry, form: Any, data: dict[str, Any]) -> None:
+    """复查 / 复核: requested within 30 days of the written reply; the decision is due 30 days after."""
+    from core.deadline_service import deadline_for
+
+    prefix = "petition_review" if form.level == "review" else "petition_re_review"
+    last_day = deadline_for(reg, f"{prefix}_application", form.reply_received_on)
+    errors = {}
+    if form.requested_on < form.reply_received_on:
+        errors["requested_on"] = "请求日期不能早于收到书面答复的日期"
+    elif last_day and form.requested_on > last_day:
+        errors["requested_on"] = f"已超过请求期限（收到书面答复之日起30日内，至 {last_day.isoformat()}）"
+    if form.requested_on > clock.today():
+        errors["requested_on"] = "请求日期不能晚于今天"
+    if errors:
+        raise FormErrors(errors)
+    due = deadline_for(reg, f"{prefix}_decision", form.requested_on)
+    data["decision_due"] = due.isoformat() if due else None
+
+
+def labelled(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """A working record's fields as (Chinese title, displayed value) pairs."""
+    from core.forms import describe
+
+    from plugins.petition.forms import DISPLAY_FORMS
+
+    schema = DISPLAY_FORMS.get(record["kind"])
+    specs = {s.name: s for s in describe(schema)} if schema else {}
+    extra_titles = {"decision_due": "复查/复核意见期限", "deadline": "恢复后的办理期限",
+                    "deadline_while_paused": "暂停期间显示的期限"}
+    out = []
+    for key, value in (record["data"] or {}).items():
+        if value in (None, "", False):
+            continue
+        spec = specs.get(key)
+        if spec is not None and spec.choices:
+            value = dict(spec.choices).get(value, value)
+        if value is True:
+            value = "是"
+        out.append((spec.title if spec else extra_titles.get(key, key), str(value)))
+    return out
+
+
 async def records_of(case_id: int) -> list[dict[str, Any]]:
-    return await WorkRecord.select(
+    rows = await WorkRecord.select(
         WorkRecord.all_columns(), WorkRecord.recorded_by.display_name.as_alias("recorder")
     ).where(WorkRecord.case == case_id).order_by(WorkRecord.id).output(load_json=True)
+    for r in rows:
+        r["items"] = labelled(r)
+    return rows
 
 
 # ------------------------------------------------------------------------------------ transition reactions
