@@ -498,3 +498,39 @@ def test_flow_through_the_case_page_with_and_without_htmx(registry, police, new_
     login(client, "med-r")  # another organisation's mediator: the case and its actions are 404
     assert client.get(f"/cases/{cid}").status_code == 404
     assert client.post(f"/cases/{cid}/transitions/close", data={"_csrf_token": csrf(client)}).status_code == 404
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def test_no_penalty_application_and_feedback_letter(registry, police, new_case, client, login, arun):
+    from tests.test_documents_plugins import docx_text
+
+    med = police["users"]["med-p"]
+    case = new_case()
+    settle(registry, case["id"], med, arun)
+    login(client, "med-p")
+    # not yet performed: the application is not offered; the feedback letter is
+    early = client.get(f"/cases/{case['id']}/documents/police_no_penalty_application")
+    assert early.status_code == 409 and "不予处罚申请书" in early.text
+    # a civil case has no such application at all
+    civil = new_case(kind="civil")
+    assert client.get(f"/cases/{civil['id']}/documents/police_no_penalty_application").status_code == 404
+    clock.freeze(dt.datetime(2026, 11, 21, 9, 0, tzinfo=TZ))
+    arun(record_followup(registry, case["id"], med, FollowUpIn(done_on=dt.date(2026, 11, 21), performance="performed",
+                                                              satisfaction="satisfied")))
+    arun(apply_transition(registry, case["id"], "feedback", med, {
+        "no_penalty_application": True, "applied_on": "2026-11-21", "applicants": "李四、赵五", "note": "已履行完毕"}))
+    login(client, "med-p")
+    app_page = client.get(f"/cases/{case['id']}/documents/police_no_penalty_application")
+    assert app_page.status_code == 200
+    for needle in ("不予处罚申请书", "城关派出所", "J4203222026110200012", "2026年11月21日", "第一百八十六条",
+                   "赵五赔偿李四医药费及手机维修费共计1200元"):
+        assert needle in app_page.text, needle
+    letter = client.get(f"/cases/{case['id']}/documents/police_feedback.docx")
+    assert letter.status_code == 200
+    text = docx_text(letter.content)
+    for needle in ("调解情况反馈函", "调解成功，达成调解协议", "是（李四、赵五，2026-11-21）", "已履行", "人民币1,200.00元"):
+        assert needle in text, needle
+    login(client, "med-r")
+    assert client.get(f"/cases/{case['id']}/documents/police_feedback").status_code == 404

@@ -86,8 +86,16 @@ def station(settings, world, arun) -> Iterator[Station]:
 
 
 def deliver(settings, arun) -> None:
+    """Run outbox workers until every queued event is delivered (a case's events go one at a time, so one
+    idle pass may end between two of them)."""
+    from core.handoff.tables import OutboxEvent
+
     cfg = OutboxConfig(retry_scale=1e-6, timeout=5, lease=10, poll=0.02)
-    arun(OutboxWorker(FieldCipher.from_secret(settings.secret_key), cfg).run(until_idle=True))
+    for _ in range(50):
+        arun(OutboxWorker(FieldCipher.from_secret(settings.secret_key), cfg).run(until_idle=True))
+        if not arun(OutboxEvent.count().where(OutboxEvent.status != "delivered")):
+            return
+    raise AssertionError("events left undelivered")
 
 
 def med(arun) -> UserCtx:

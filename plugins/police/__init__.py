@@ -75,6 +75,13 @@ def fengqiao_register_agreement_requirements(settings):
 
 
 @hookimpl
+def fengqiao_register_documents(settings):
+    from plugins.police.documents import DOCUMENTS
+
+    return list(DOCUMENTS)
+
+
+@hookimpl
 def fengqiao_register_routes(settings):
     from plugins.police.web import ROUTES
 
