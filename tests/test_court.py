@@ -154,6 +154,19 @@ def test_clock_starts_at_signed_receipt_and_kind_picks_the_rule(registry, cipher
     rec = record_of(arun, pre["id"])
     assert rec["acceptance_due"] == dt.date(2026, 11, 23) and rec["period"] == 202611 and rec["court_name"] == "郧西县人民法院"
 
+    # appraisal time is not counted and the parties may agree to extend (core clocks, the court's rules)
+    from core.case_clocks import extend_clock, pause_clock, resume_clock
+
+    arun(apply_transition(reg, simple["id"], "accept", med))
+    assert arun(pause_clock(reg, simple["id"], med, event="appraisal", start_on=dt.date(2026, 11, 20),
+                            reason="房屋损失鉴定")) == dt.date(2026, 11, 26)
+    clock.freeze(dt.datetime(2026, 11, 25, 10, tzinfo=clock.TZ))
+    # 19 Nov + 7 days, of which 20–24 Nov (5 days) were paused → 1 December
+    assert arun(resume_clock(reg, simple["id"], med, end_on=dt.date(2026, 11, 25))) == dt.date(2026, 12, 1)
+    assert arun(extend_clock(reg, simple["id"], med, days=5, by="双方当事人", reason="同意延长调解期限")) == dt.date(2026, 12, 7)
+    with pytest.raises(FormErrors):
+        arun(pause_clock(reg, simple["id"], med, event="hearing", start_on=dt.date(2026, 11, 25), reason="听证"))
+
 
 def test_deployment_may_start_the_clock_at_acceptance(settings, cipher, court, arun):
     reg = build_registry(settings.with_(channels={"court": {"clock_start": "acceptance"}}), PLUGINS, entry_points=False)
@@ -413,6 +426,13 @@ def test_return_and_termination_events_carry_reasons(settings, registry, cipher,
     rec = record_of(arun, terminated)
     assert (rec["result"], rec["result_ground"], rec["on_time"], rec["days_to_close"]) == ("terminated", "cannot_contact", True, 2)
     assert record_of(arun, returned)["result"] == "returned"
+    # the record shows the result and its ground
+    from plugins.court.views import record_fragment
+
+    for case_id, text in ((returned, "当事人不同意调解"), (terminated, "期限内无法联系到当事人")):
+        row = arun(Case.select().where(Case.id == case_id).output(load_json=True).first())
+        html = arun(record_fragment(registry, row, "tok"))
+        assert text in html and 'id="court-confirmation"' not in html  # nothing to confirm without a settlement
     # without a partner nothing is queued, but the court record still follows
     assert arun(Partner.count()) == 1
 
