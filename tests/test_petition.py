@@ -142,6 +142,13 @@ def test_eight_steps_map_onto_the_core_lifecycle_and_archive(registry, cipher, a
     row = arun(load_case(case["id"], None))
     assert (row["state"], row["status"]) == ("received", "registered")
     assert deadline_for(registry, "petition_acceptance", START.date()) == dt.date(2026, 9, 16)
+    from plugins.petition.panel import petition_panel
+
+    viewer = {"id": user.id, "role": "mediator", "room": user.room}
+    assert "2026-09-16" in arun(petition_panel(row, viewer, registry))["html"]
+    at(dt.date(2026, 9, 17))
+    assert "已超期" in arun(petition_panel(row, viewer, registry))["html"]
+    at(START.date())
     with pytest.raises(Refused, match="专调小组"):  # no entrustment before the team exists
         arun(apply_transition(registry, case["id"], "accept", user, AcceptForm(assessment="适合调解")))
         arun(apply_transition(registry, case["id"], "entrust", user, {"entrusted_unit": "某镇人民政府",
@@ -445,6 +452,8 @@ def test_subsidy_report_page_and_exports(subsidy_settings, cipher, arun, proom, 
         login(client, "sup-1")
         page = client.get("/channels/petition/report?from=2026-09&to=2026-09")
         assert page.status_code == 200 and f"专调{b['number']}" in page.text and "20,400.00" in page.text
+        partial = client.get("/channels/petition/report?from=2026-09&to=2026-09", headers={"HX-Request": "true"})
+        assert 'id="petition-report"' in partial.text and "<html" not in partial.text
         x = client.get("/channels/petition/report?from=2026-09&to=2026-09&format=xlsx")
         assert x.status_code == 200 and "filename*=UTF-8''" in x.headers["content-disposition"]
         ws = load_workbook(io.BytesIO(x.content)).active

@@ -35,7 +35,9 @@ async def petition_panel(case: dict[str, Any], user: dict[str, Any], registry: A
         registered = case["registered_at"].astimezone(clock.TZ).date()
         due = deadline_for(registry, "petition_acceptance", registered)
         if due:
-            parts.append(Markup("<p>决定是否受理期限：{}（《信访工作条例》第二十二条、第二十三条）</p>").format(due.isoformat()))
+            late = Markup('<strong class="tag overdue">已超期</strong>') if clock.today() > due else ""
+            parts.append(Markup("<p>决定是否受理期限：{}{}（《信访工作条例》第二十二条、第二十三条）</p>").format(
+                due.isoformat(), late))
     if f:
         grade = "重大疑难复杂" if f["grade"] == "major" else "一般案件"
         reasons = "、".join(MAJOR_CRITERIA.get(c, c) for c in f["criteria"] or [])
