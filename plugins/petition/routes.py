@@ -23,7 +23,7 @@ from core.deadline_service import deadline_for, main_clock
 from core.forms import FormErrors, validate_form
 from core.statistics.exports import content_disposition, table_csv, table_xlsx
 from core.statistics.subsidies import SubsidyError
-from core.tables import CaseEvent, User
+from core.tables import User
 from core.users import get_user
 
 from plugins.petition import report as reports

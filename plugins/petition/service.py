@@ -9,7 +9,6 @@ organisation and admins — not to other members of the room.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import msgspec
@@ -343,7 +342,3 @@ async def on_transitioned(event: dict[str, Any], registry: Registry) -> None:
     f = await PetitionFile.select(PetitionFile.grade).where(PetitionFile.case == case_id).first()
     if f is not None and event["status"] not in {"closed", "archived"}:
         await _set_major_flag(case_id, f["grade"] == "major")
-
-
-def today() -> dt.date:
-    return clock.today()
