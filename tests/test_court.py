@@ -474,6 +474,8 @@ def test_full_path_via_the_rooms_pages(client, court, login, csrf, arun):
         "form": "written", "facts": "李四装修致张三房屋漏水，李四承担赔偿责任。", "terms": "李四于2026年12月1日前赔偿张三6000元。",
         "amount": "6000.00", "performance_method": "银行转账", "performance_deadline": "2026-12-01",
         "signed_by_parties": "1", "signed_by_mediator": "1", "sealed": "1", "signed_on": "2026-11-20"}).status_code == 303
+    # no report to the court before there is a result
+    assert client.get(f"/cases/{case_id}/documents/court_mediation_report").status_code == 409
     # closing before filing with the court is refused; filing first
     assert post(f"/cases/{case_id}/transitions/report_and_close", {}).status_code == 409
     for key in ("settle", "file_agreement", "report_and_close"):
@@ -502,6 +504,15 @@ def test_full_path_via_the_rooms_pages(client, court, login, csrf, arun):
     assert (rec["confirmation_decision"], rec["confirmation_reason"]) == ("rejected", "协议内容不明确")
     assert post(f"/channels/court/cases/{case_id}/decision",
                 {"decision": "confirmed", "decided_on": "2026-11-20"}).status_code == 409
+
+    # the written report to the court and the joint application, as print pages and DOCX
+    report = client.get(f"/cases/{case_id}/documents/court_mediation_report")
+    assert report.status_code == 200, report.text
+    assert "调解情况报告" in report.text and "郧西县人民法院" in report.text and "调解协议已送人民法院备案" in report.text
+    application = client.get(f"/cases/{case_id}/documents/court_confirmation_application")
+    assert application.status_code == 200 and "司法确认申请书" in application.text
+    assert "调解组织主持调解的证明" in application.text and "财产损害赔偿纠纷" in application.text
+    assert client.get(f"/cases/{case_id}/documents/court_mediation_report.docx").status_code == 200
 
     # another room's mediator sees nothing of it
     client.post("/logout", data={"_csrf_token": csrf(client)})

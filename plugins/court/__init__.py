@@ -69,6 +69,13 @@ def fengqiao_register_statistics(settings):
 
 
 @hookimpl
+def fengqiao_register_documents(settings):
+    from plugins.court.documents import DOCUMENTS
+
+    return list(DOCUMENTS)
+
+
+@hookimpl
 def fengqiao_register_routes(settings):
     from plugins.court.routes import ROUTES
 
