@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -49,8 +49,6 @@ KIND_LABELS = {
 }
 COMPLAINT_LABELS = {"complaint": "控告", "appeal": "申诉", "letters_visits": "检察信访"}
 
-Money = Annotated[decimal.Decimal, Meta(title="金额（元）")]
-
 
 def _money_problem(name: str, value: decimal.Decimal | None) -> list[tuple[str, str]]:
     if value is None:

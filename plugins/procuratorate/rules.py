@@ -35,6 +35,7 @@ from core.channels import RegistrationError
 
 __all__ = [
     "DEFAULT_RULES_FILE",
+    "ChannelSettings",
     "Eligibility",
     "EligibilityFacts",
     "Forbidden",
