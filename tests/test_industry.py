@@ -66,7 +66,7 @@ def settle(registry, arun, case_id, user, day: dt.date, amount="1000"):
     arun(record_session(registry, case_id, user, SessionIn(held_at=at(day.year, day.month, day.day), place="调解室",
                                                            attendees="双方", record="双方陈述")))
     arun(save_agreement(registry, case_id, user, AgreementIn(
-        form="written", facts="双方确认事实和责任", terms="被申请人向申请人支付款项", amount=amount,
+        form="written", facts="双方确认事实和责任", terms="被申请人向申请人支付款项；双方可依法申请司法确认", amount=amount,
         performance_method="银行转账", performance_deadline=day + dt.timedelta(days=10), signed_by_parties=True,
         signed_by_mediator=True, sealed=True, signed_on=day)))
     return arun(apply_transition(registry, case_id, "settle", user))
@@ -252,6 +252,21 @@ def test_medical_panel_says_no_public_session_and_reminds_of_appraisal(registry,
                if r is not None]
     titles = [arun(r)["title"] if hasattr(r, "__await__") else r["title"] for r in results]
     assert "医疗纠纷人民调解委员会" in titles
+
+
+def test_medical_and_traffic_agreements_must_contain_their_items(registry, cipher, world, rooms, arun):
+    user = world["users"]["sup-1"]
+    for channel, field, words in (("medical", "terms", "第三十九条"), ("traffic", "facts", "第九十三条")):
+        case = register(registry, cipher, arun, rooms[channel], user, channel)
+        for step in ("accept", "start_mediation"):
+            arun(apply_transition(registry, case["id"], step, user))
+        day = clock.today()
+        with pytest.raises(FormErrors) as err:
+            arun(save_agreement(registry, case["id"], user, AgreementIn(
+                form="written", facts="双方确认纠纷事实", terms="被申请人向申请人支付款项", amount="1000",
+                performance_method="银行转账", performance_deadline=day + dt.timedelta(days=10),
+                signed_by_parties=True, signed_by_mediator=True, sealed=True, signed_on=day)))
+        assert words in err.value.errors[field]
 
 
 # ----------------------------------------------------------------------------- traffic

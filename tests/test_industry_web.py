@@ -139,3 +139,25 @@ def test_committee_registry_pages(client, login, world, arun):
     client.cookies.clear()
     login(client, "med-a")
     assert _post(client, "/channels/industry/dormant-check", {}).status_code == 403
+
+
+def test_traffic_agreement_document_states_the_liability_ratios(client, login, world, registry, cipher, arun):
+    from core.users import create_room, create_user
+    from tests.test_industry import settle
+
+    room = arun(create_room("traffic-1", name="交调室", channel="traffic", organisation=world["orgs"][0]["id"]))
+    arun(create_user("tr-m", "correct-horse-1", role="mediator", room_id="traffic-1", display_name="交调员"))
+    case = register(registry, cipher, arun, room, world["users"]["sup-1"], "traffic")
+    login(client, "tr-m")
+    assert client.get(f"/cases/{case['id']}/documents/traffic_agreement").status_code == 409  # no agreement yet
+    assert client.get(f"/cases/{case['id']}/documents/medical_agreement").status_code == 404  # another committee's
+    from core.cases import apply_transition
+
+    for step in ("accept", "start_mediation"):
+        arun(apply_transition(registry, case["id"], step, world["users"]["sup-1"]))
+    settle(registry, arun, case["id"], world["users"]["sup-1"], clock.today())
+    page = client.get(f"/cases/{case['id']}/documents/traffic_agreement")
+    assert page.status_code == 200 and "道路交通事故损害赔偿调解书" in page.text
+    assert "申请人方 30%，被申请人方 70%" in page.text and "公交认字[2026]第0012号" in page.text
+    docx = client.get(f"/cases/{case['id']}/documents/traffic_agreement.docx")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"

@@ -74,6 +74,10 @@ class IndustryHost:
         return [*own, opinions_document(tuple(committees))] if committees else own
 
     @hookimpl
+    def fengqiao_register_agreement_requirements(self, settings: Settings) -> list[Any]:
+        return [r for c in self.committees(settings).values() for r in c.agreement_requirements]
+
+    @hookimpl
     def fengqiao_register_routes(self, settings: Settings) -> list[Any]:
         from plugins.industry.routes import routes
 

@@ -71,6 +71,8 @@ class Committee:
         rules: the committee's own deadline rules, each citing its source.
         expert_categories: categories of its expert pool.
         documents: extra documents (``core.documents.model.DocumentDef``) for its cases.
+        agreement_requirements: what its agreements must contain before they are marked signed
+            (``core.documents.model.must_mention`` …, with ``channels=(key,)``).
         statistics: extra statistics; the host adds registered / accepted / settled / success rate.
         accept_guards: extra preconditions of acceptance (``CaseContext`` → message or ``None``).
         transitions: extra protocol transitions (e.g. recording an insurer's payment).
@@ -93,6 +95,7 @@ class Committee:
     rules: tuple[DeadlineRule, ...] = ()
     expert_categories: tuple[ExpertCategory, ...] = ()
     documents: tuple[Any, ...] = ()
+    agreement_requirements: tuple[Any, ...] = ()
     statistics: tuple[StatisticDef, ...] = ()
     accept_guards: tuple[Guard, ...] = ()
     transitions: tuple[Transition, ...] = ()
@@ -117,6 +120,10 @@ class Committee:
         for r in self.rules:
             if not r.key.startswith(self.key + "_"):
                 raise RegistrationError(f"committee {self.key!r}: deadline rule {r.key!r} must start with {self.key}_")
+        for req in self.agreement_requirements:
+            if tuple(req.channels) != (self.key,):
+                raise RegistrationError(f"committee {self.key!r}: agreement requirement {req.key!r} must have "
+                                        f"channels=({self.key!r},)")
         for s in self.statistics:
             if s.channel != self.key:
                 raise RegistrationError(f"committee {self.key!r}: statistic {s.name!r} must have channel={self.key!r}")

@@ -11,7 +11,9 @@ from msgspec import Meta
 
 from core.channels import StatisticDef, Transition
 from core.deadlines import Citation, DeadlineRule
+from core.documents.model import must_mention
 from core.protocol_kit import CaseContext
+from plugins.industry.committees.documents import MEDICAL_AGREEMENT
 from plugins.industry.model import Committee, ExpertCategory
 
 LAW = "医疗纠纷预防和处理条例"
@@ -94,6 +96,10 @@ COMMITTEE = Committee(
                        ExpertCategory("forensic", "法医学"), ExpertCategory("law", "法学")),
     statistics=(StatisticDef("medical_insurance_paid_cases", "医调委保险赔付（件）", channel="medical",
                              counts="event:medical.insurance_paid", label_en="Insurer paid", order=10),),
+    documents=(MEDICAL_AGREEMENT,),
+    agreement_requirements=(must_mention(
+        "medical_judicial_confirmation", "已告知当事人可以依法申请司法确认", ("司法确认",), fields=("terms",),
+        citation="医疗纠纷预防和处理条例 第三十九条", channels=("medical",)),),
     accept_guards=(not_elsewhere,),
     transitions=(Transition("record_insurance_payment", ("settled",), "settled", "记录保险赔付",
                             "medical.insurance_paid", form=InsurancePaymentForm),),

@@ -10,6 +10,8 @@ from msgspec import Meta
 
 from core import clock
 from core.deadlines import Citation, DeadlineRule
+from core.documents.model import must_mention
+from plugins.industry.committees.documents import TRAFFIC_AGREEMENT
 from plugins.industry.model import Committee, ExpertCategory
 
 LAW = "道路交通事故处理程序规定"
@@ -67,6 +69,10 @@ COMMITTEE = Committee(
         label_en="Traffic mediation window"),),
     expert_categories=(ExpertCategory("forensic", "法医临床"), ExpertCategory("vehicle", "车辆与事故鉴定"),
                        ExpertCategory("insurance", "保险理赔")),
+    documents=(TRAFFIC_AGREEMENT,),
+    agreement_requirements=(must_mention(
+        "traffic_liability_ratio", "各方的责任比例", ("责任",), fields=("facts", "terms"), field="facts",
+        citation="道路交通事故处理程序规定 第九十三条", channels=("traffic",)),),
     notices=notices,
     clock_start_field="start_on",
     description="道路交通事故损害赔偿纠纷（道交一体化）",
