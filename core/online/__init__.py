@@ -31,9 +31,11 @@ async def _panel(case: dict[str, Any], user: dict[str, Any], registry: Any) -> d
 
     parties = await service.parties_with_phone(case["id"])
     links = await service.links_of_case(case["id"])
-    signatures = await service.signatures_of_case(case["id"])
-    slots = await Slot.select().where(Slot.case == case["id"], Slot.cancelled == False).order_by(  # noqa: E712
-        Slot.starts_at)
+    signatures, slots = [], []
+    if links:  # parties book and sign only through a link, so without one there is nothing else to show
+        signatures = await service.signatures_of_case(case["id"])
+        slots = await Slot.select().where(Slot.case == case["id"], Slot.cancelled == False).order_by(  # noqa: E712
+            Slot.starts_at)
     return {
         "title": "在线服务",
         "template": "online/_panel.html",
