@@ -1,9 +1,9 @@
 """The hotline's report: response, resolution, satisfaction and on-time rates, overall and by
 dispatch category and grid.
 
-One SQL statement (three ``GROUP BY`` parts joined with ``UNION ALL``) aggregates over the case
-table; rows are never loaded into Python, only the per-group sums, and the rates are computed from
-those. Scope follows :mod:`core.access`: a mediator sees their room, a supervisor their
+One SQL statement aggregates over the case table, one scan: each order's JSON fields are extracted
+once (a materialised CTE) and summed per (category, grid); cases are never loaded into Python, only
+the group sums, from which the totals, the per-category and per-grid rows and the rates are computed. Scope follows :mod:`core.access`: a mediator sees their room, a supervisor their
 organisation's rooms, an admin everything.
 
 Definitions (all over the orders dispatched in the period, by month of registration):
@@ -123,48 +123,51 @@ def _scope(user: UserCtx) -> tuple[str, list[Any]]:
 
 
 async def hotline_report(user: UserCtx, period_from: int, period_to: int) -> HotlineReport:
-    """The report for the months ``period_from``..``period_to`` (``YYYYMM``) within ``user``'s scope."""
+    """The report for the months ``period_from``..``period_to`` (``YYYYMM``) within ``user``'s scope.
+
+    One scan: a materialised CTE extracts each order's JSON fields once, then the orders are summed per
+    (category, grid) in SQL; totals and the per-category and per-grid rows add up those group sums.
+    """
     d = current()
     e = _exprs(d.sqlite)
     open_values = [s.value for s in OPEN_STATUSES]
     scope_sql, scope_args = _scope(user)
     period = d.period("c.registered_at")
-    sums = (
-        "COUNT(*) AS orders, "
-        f"SUM(CASE WHEN {e['responded']} THEN 1 ELSE 0 END) AS responded, "
-        f"SUM(CASE WHEN {e['responded_on_time']} THEN 1 ELSE 0 END) AS responded_on_time, "
-        f"SUM(CASE WHEN {e['result']} = 'resolved' THEN 1 ELSE 0 END) AS resolved, "
-        f"SUM(CASE WHEN {e['result']} = 'not_resolved' THEN 1 ELSE 0 END) AS not_resolved, "
-        f"SUM(CASE WHEN {e['result']} = 'returned' THEN 1 ELSE 0 END) AS returned, "
-        f"SUM(CASE WHEN {e['result']} IN ('resolved', 'not_resolved') AND {e['completed_on_time']} "
-        "THEN 1 ELSE 0 END) AS completed_on_time, "
-        f"SUM(CASE WHEN {e['satisfaction']} IS NOT NULL THEN 1 ELSE 0 END) AS callbacks, "
-        f"SUM(CASE WHEN {e['satisfaction']} = 'satisfied' THEN 1 ELSE 0 END) AS satisfied, "
-        f"SUM(CASE WHEN c.status IN ({', '.join('{}' for _ in open_values)}) AND c.deadline < {{}} "
-        "THEN 1 ELSE 0 END) AS overdue_open"
+    sql = (
+        "WITH o AS MATERIALIZED (SELECT "
+        f"{e['category']} AS cat, {e['grid']} AS grid, "
+        f"CASE WHEN {e['responded']} THEN 1 ELSE 0 END AS responded, "
+        f"CASE WHEN {e['responded_on_time']} THEN 1 ELSE 0 END AS responded_on_time, "
+        f"COALESCE({e['result']}, '') AS result, "
+        f"CASE WHEN {e['completed_on_time']} THEN 1 ELSE 0 END AS completed_on_time, "
+        f"COALESCE({e['satisfaction']}, '') AS satisfaction, "
+        f"CASE WHEN c.status IN ({', '.join('{}' for _ in open_values)}) AND c.deadline < {{}} "
+        "THEN 1 ELSE 0 END AS overdue_open "
+        f"FROM core_case c JOIN core_room r ON r.id = c.room WHERE c.channel = 'hotline' AND {scope_sql} "
+        f"AND {period} >= {{}} AND {period} <= {{}}) "
+        "SELECT cat, grid, COUNT(*) AS orders, SUM(responded) AS responded, "
+        "SUM(responded_on_time * responded) AS responded_on_time, "
+        "SUM(CASE WHEN result = 'resolved' THEN 1 ELSE 0 END) AS resolved, "
+        "SUM(CASE WHEN result = 'not_resolved' THEN 1 ELSE 0 END) AS not_resolved, "
+        "SUM(CASE WHEN result = 'returned' THEN 1 ELSE 0 END) AS returned, "
+        "SUM(CASE WHEN result IN ('resolved', 'not_resolved') THEN completed_on_time ELSE 0 END) AS completed_on_time, "
+        "SUM(CASE WHEN satisfaction <> '' THEN 1 ELSE 0 END) AS callbacks, "
+        "SUM(CASE WHEN satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied, "
+        "SUM(overdue_open) AS overdue_open FROM o GROUP BY cat, grid"
     )
-    where = (f"FROM core_case c JOIN core_room r ON r.id = c.room WHERE c.channel = 'hotline' AND {scope_sql} "
-             f"AND {period} >= {{}} AND {period} <= {{}}")
-    args = [*open_values, clock.today(), *scope_args, period_from, period_to]
-    sql = " UNION ALL ".join([
-        f"SELECT 'all' AS dim, '' AS k, {sums} {where}",
-        f"SELECT 'category' AS dim, {e['category']} AS k, {sums} {where} GROUP BY {e['category']}",
-        f"SELECT 'grid' AS dim, {e['grid']} AS k, {sums} {where} GROUP BY {e['grid']}",
-    ])
     async with read_transaction():
-        rows = await Case.raw(sql, *args, *args, *args)
-    total = Row(key="", label="合计")
-    cats: list[Row] = []
-    grids: list[Row] = []
-    for r in rows:
-        values = {k: int(r[k] or 0) for k in COUNTS}
-        if r["dim"] == "all":
-            total = Row(key="", label="合计", **values)
-        elif r["dim"] == "category":
-            cats.append(Row(key=r["k"], label=CATEGORIES.get(r["k"], r["k"] or "—"), **values))
-        else:
-            grids.append(Row(key=r["k"], label=r["k"] or "—", **values))
+        rows = await Case.raw(sql, *open_values, clock.today(), *scope_args, period_from, period_to)
+    total: dict[str, int] = dict.fromkeys(COUNTS, 0)
+    by_cat: dict[str, dict[str, int]] = {}
+    by_grid: dict[str, dict[str, int]] = {}
+    for r in rows:  # one row per (category, grid) group, not per order
+        for k in COUNTS:
+            v = int(r[k] or 0)
+            total[k] += v
+            by_cat.setdefault(r["cat"], dict.fromkeys(COUNTS, 0))[k] += v
+            by_grid.setdefault(r["grid"], dict.fromkeys(COUNTS, 0))[k] += v
     order = {k: i for i, k in enumerate(CATEGORIES)}
-    cats.sort(key=lambda row: order.get(row.key, len(order)))
-    grids.sort(key=lambda row: (-row.orders, row.key))
-    return HotlineReport(period_from, period_to, total, cats, grids)
+    cats = sorted((Row(key=k, label=CATEGORIES.get(k, k or "—"), **v) for k, v in by_cat.items()),
+                  key=lambda row: order.get(row.key, len(order)))
+    grids = sorted((Row(key=k, label=k or "—", **v) for k, v in by_grid.items()), key=lambda row: (-row.orders, row.key))
+    return HotlineReport(period_from, period_to, Row(key="", label="合计", **total), cats, grids)
