@@ -21,6 +21,8 @@ from web.sessions import renew_session
 __all__ = ["current_user", "requires_login", "login_page", "login", "logout", "SESSION_USER_KEY"]
 
 SESSION_USER_KEY = "uid"
+SEEN_GRANULARITY = 60
+"""Seconds between updates of a session's last-seen time (each update rewrites the stored session)."""
 
 
 async def current_user(connection: ASGIConnection) -> UserCtx | None:
@@ -32,7 +34,9 @@ async def current_user(connection: ASGIConnection) -> UserCtx | None:
     uid = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
     if isinstance(uid, int) and _session_alive(session):
         user = await get_user(uid)
-        session["seen"] = clock.now().timestamp()  # sliding idle timeout
+        now = clock.now().timestamp()
+        if now - session["seen"] >= SEEN_GRANULARITY:  # sliding idle timeout, written at most once a minute
+            session["seen"] = now
     connection.state["fq_user"] = user
     return user
 

@@ -55,7 +55,8 @@ async def _party(request: Request) -> PartySession | None:
     if ps is None:
         session.pop(PARTY_KEY, None)
         return None
-    data["seen"] = now
+    if now - data["seen"] >= 60:  # written at most once a minute (each change rewrites the stored session)
+        data["seen"] = now
     return ps
 
 

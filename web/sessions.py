@@ -12,6 +12,7 @@ __all__ = ["RenewingSessionConfig", "renew_session"]
 
 _RENEW = "fq_renew_session"
 _NEW_ID = "fq_new_session_id"
+_LOADED = "fq_session_loaded"
 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
@@ -26,9 +27,20 @@ class RenewingSessionBackend(ServerSideSessionBackend):
             return state[_NEW_ID]
         return super().get_session_id(connection)
 
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        if data:  # remember what was loaded, so an unchanged session is not written back
+            connection.scope.setdefault("state", {})[_LOADED] = self.serialize_data(data, connection.scope)
+        return data
+
     async def store_in_message(self, scope_session: Any, message: Any, connection: ASGIConnection) -> None:
-        """An empty session (an anonymous visitor) is not stored, so visits cannot fill the store."""
+        """An empty session (an anonymous visitor) is not stored, so visits cannot fill the store; a session
+        that the request did not change is not written again (its cookie and stored copy stay valid)."""
         if isinstance(scope_session, dict) and not scope_session and not connection.cookies.get(self.config.key):
+            return
+        state = connection.scope.get("state") or {}
+        if (isinstance(scope_session, dict) and scope_session and not state.get(_RENEW)
+                and state.get(_LOADED) == self.serialize_data(scope_session, connection.scope)):
             return
         await super().store_in_message(scope_session, message, connection)
 

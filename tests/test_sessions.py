@@ -1,0 +1,40 @@
+"""Server-side sessions are written when they change, not on every request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from core import clock
+
+
+@pytest.fixture
+def unfreeze():
+    yield
+    clock.freeze(None)
+
+
+def _store_files(settings) -> dict[str, tuple[float, bytes]]:
+    folder = Path(settings.data_dir) / "sessions"
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir() if p.is_file()}
+
+
+def test_unchanged_session_is_not_rewritten(client, settings, world, login, csrf, unfreeze):
+    clock.freeze(clock.now())
+    login(client, "med-a")
+    before = _store_files(settings)
+    assert len(before) == 1
+    for _ in range(3):
+        assert client.get("/cases").status_code == 200
+    assert _store_files(settings) == before  # reads leave the stored session alone
+    clock.freeze(clock.now() + dt.timedelta(minutes=2))
+    assert client.get("/cases").status_code == 200  # last-seen moves on (idle timeout slides)
+    after = _store_files(settings)
+    assert after.keys() == before.keys() and after != before
+    clock.freeze(clock.now() + dt.timedelta(minutes=29))
+    assert client.get("/cases").status_code == 200  # 29 min after the last write: still signed in
+    clock.freeze(clock.now() + dt.timedelta(minutes=31))
+    resp = client.get("/cases", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
