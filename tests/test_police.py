@@ -234,6 +234,13 @@ def test_minor_without_guardian_blocks_sessions_until_the_guardian_is_recorded(
     ok = client.post(url, data={"_csrf_token": csrf(client), "guardian_name": "李大", "relation": "父亲",
                                 "notified_on": "2026-11-02"}, follow_redirects=False)
     assert ok.status_code == 303
+    # an idle session has expired here exactly as on the core pages
+    clock.freeze(dt.datetime(2026, 11, 2, 10, 0, tzinfo=TZ))
+    expired = client.post(url, data={"_csrf_token": csrf(client), "guardian_name": "李大", "relation": "父亲",
+                                     "notified_on": "2026-11-02"}, follow_redirects=False)
+    assert expired.status_code == 303 and expired.headers["location"].startswith("/login")
+    assert client.get("/channels/police/stations", follow_redirects=False).status_code == 303
+    login(client, "med-p")
     arun(apply_transition(registry, case["id"], "start_mediation", med))
     # the guardian must be among those attending
     with pytest.raises(FormErrors) as exc:

@@ -42,13 +42,23 @@ STAFF = {"mediator", "supervisor", "admin"}
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user (the web layer caches it on the connection state)."""
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
-    if user is None:
+    """The signed-in user, checked by the app's own log-in guard (the one its dashboard uses, found by
+    route name, so session timeouts apply here exactly as on core pages); without such a route, the
+    session's user."""
+    try:
+        index = request.app.get_handler_index_by_name("dashboard")
+    except Exception:  # pragma: no cover - an app without the core pages
+        index = None
+    if index is not None:
+        handler = index["handler"]
+        for guard in handler.resolve_guards():
+            await guard(request, handler)
+        user = request.state.get("fq_user")
+    else:
+        session = request.scope.get("session") or {}
+        uid = session.get("uid") if isinstance(session, dict) else None
+        user = await get_user(uid) if isinstance(uid, int) else None
+    if not isinstance(user, UserCtx):
         raise NotAuthorizedException("请先登录")
     return user
 
