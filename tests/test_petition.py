@@ -84,7 +84,7 @@ def receive(registry, cipher, arun, proom, *, people=2, to_capital=False, user="
         registry, room=proom["room"], form=form,
         intake=CaseIntake(summary="村民反映征地补偿款未足额发放", dispute_type="other", people_count=people,
                           claims="足额发放补偿款"),
-        parties=[PartyIn(role="applicant", name="王五"), PartyIn(role="respondent", name="某镇人民政府", kind="organisation")],
+        parties=[PartyIn(role="applicant", name="王五"), PartyIn(role="respondent", name="某镇人民政府", kind="organization")],
         fields=ReceiveFields(statement="2019年征地，补偿款至今未足额发放", materials="征地协议复印件",
                              petitioned_unit="某镇人民政府", to_capital=to_capital),
         actor=proom["users"][user], cipher=cipher))
@@ -555,3 +555,31 @@ def test_review_and_re_review_windows(registry, cipher, arun, proom, client, log
     login(client, "med-p1")
     page = client.get(f"/channels/petition/cases/{case['id']}").text
     assert "请求复查、复核" in page and "复查/复核意见期限" in page and "<dt>请求事项</dt><dd>复查</dd>" in page and "<dt>level</dt>" not in page
+
+
+def test_reception_and_assessment_through_the_web_without_javascript(proom, client, login, csrf, arun):
+    login(client, "med-p1")
+    form = client.get("/intake/petition/visit")
+    assert form.status_code == 200 and "信访人陈述要点" in form.text and "走访代表人数" in form.text
+    data = {"_csrf_token": csrf(client), "c.summary": "十二户村民反映征地补偿款未足额发放", "c.dispute_type": "other",
+            "c.people_count": "12", "c.claims": "足额发放", "f.petition_form": "visit",
+            "f.statement": "补偿款只发了一半", "f.representatives": "6", "a.kind": "person", "a.name": "王五",
+            "r.kind": "organization", "r.name": "某镇人民政府"}
+    bad = client.post("/intake/petition/visit", data=data)
+    assert bad.status_code == 422 and "5" in bad.text  # at most five representatives (第二十条)
+    assert arun(Case.count()) == 0
+    created = client.post("/intake/petition/visit", data={**data, "f.representatives": "3"}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    case_id = int(created.headers["location"].rsplit("/", 1)[-1])
+    page = client.get(f"/cases/{case_id}").text
+    assert "访调对接" in page and "决定是否受理期限" in page and "2026-09-16" in page
+    declined = client.post(f"/cases/{case_id}/transitions/decline", data={
+        "_csrf_token": csrf(client), "reason": "不属于调解范围", "advice": "向法院起诉"})
+    assert declined.status_code == 422 and "此项为必填" in declined.text  # the warning is required
+    accepted = client.post(f"/cases/{case_id}/transitions/accept", data={
+        "_csrf_token": csrf(client), "assessment": "属申诉求决类，双方同意调解", "leader_assigned": "1"},
+        follow_redirects=False)
+    assert accepted.status_code == 303
+    page = client.get(f"/cases/{case_id}").text
+    assert "重大疑难复杂" in page and "领导包案" in page and "10人以上的群众性信访" in page
+    assert "尚未组建专调小组" in page and f"/channels/petition/cases/{case_id}" in page
