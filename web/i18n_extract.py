@@ -328,7 +328,7 @@ def data_messages(registry: Any = None) -> dict[str, Entry]:
 MESSAGE_MODULES = (
     "web/**/*.py", "core/cases.py", "core/protocol_kit.py", "core/case_clocks.py", "core/records.py",
     "core/intake.py", "core/idnumbers.py", "core/mediators.py", "core/followups.py", "core/warnings.py",
-    "core/organisations.py", "core/access.py",
+    "core/organisations.py", "core/access.py", "core/statistics/report.py", "core/statistics/definitions.py",
 )
 """Python modules whose Chinese string literals reach people as messages (refusals, field errors,
 flash notices) and are shown through the ``t`` filter. Docstrings and f-strings are skipped (an
@@ -389,7 +389,8 @@ def _po_bytes(catalog: Catalog) -> bytes:
 
 
 def _locations(e: Entry) -> list[tuple[str, int | None]]:
-    return [(f, (n or None)) for f, n in sorted(e.locations)]
+    # registry locations ("protocol:general:transition") use "/" so that PO readers keep them whole
+    return [(f.replace(":", "/"), (n or None)) for f, n in sorted(e.locations)]
 
 
 def merge(entries: dict[str, Entry]) -> dict[Path, bytes]:

@@ -76,8 +76,17 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
+    code_en = {c.zh: c.en for codes in reg.codes.lists.values() for c in codes.values() if c.en}
+
+    def translate_data(value: Any) -> Any:
+        """Catalogue first; a code-list label (the statistics' row labels) falls back to the list's ``en``."""
+        out = translate(value)
+        if out is value and isinstance(value, str) and current_locale() != i18n.DEFAULT_LOCALE:
+            return code_en.get(value, value)
+        return out
+
     env.filters.update(
-        t=translate,
+        t=translate_data,
         date=i18n.format_date,
         money=i18n.format_money,
         number=i18n.format_number,
