@@ -409,6 +409,20 @@ def test_statistics_per_station_room_and_period(registry, police, new_case, clie
     assert arun(station_table(sup, dt.date(2026, 12, 1), dt.date(2026, 12, 31))) == []
     assert arun(station_table(police["users"]["med-r"], dt.date(2026, 11, 1), dt.date(2026, 11, 30)))[0]["received"] == 1
 
+    # the counters kept in the core rollups, per room and month (organisation one)
+    from core.statistics.queries import StatsFilters, load_stats, resolve_scope
+
+    scope = arun(resolve_scope(sup, StatsFilters(period_from=202611, period_to=202611)))
+    ind = arun(load_stats(scope, registry.statistics, breakdowns=False)).indicators
+    assert {k: v for k, v in ind.items() if k.startswith("police_")} == {
+        "police_transfers_cases": 4, "police_public_order_cases": 4, "police_accepted_cases": 2,
+        "police_returned_at_intake_cases": 1, "police_breach_returned_cases": 1, "police_settled_cases": 2,
+        "police_performed_cases": 1, "police_agreed_amount_yuan": 240000}  # amounts in fen
+    room_q = arun(resolve_scope(sup, StatsFilters(period_from=202611, period_to=202611,
+                                                  room=police["rooms"]["q"]["id"])))
+    ind_q = arun(load_stats(room_q, registry.statistics, breakdowns=False)).indicators
+    assert (ind_q["police_transfers_cases"], ind_q["police_breach_returned_cases"]) == (2, 1)
+
     login(client, "med-p")  # a mediator sees their own room only
     page = client.get("/channels/police/stations?date_from=2026-11-01&date_to=2026-11-30")
     assert page.status_code == 200
