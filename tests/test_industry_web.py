@@ -161,3 +161,15 @@ def test_traffic_agreement_document_states_the_liability_ratios(client, login, w
     assert "申请人方 30%，被申请人方 70%" in page.text and "公交认字[2026]第0012号" in page.text
     docx = client.get(f"/cases/{case['id']}/documents/traffic_agreement.docx")
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
+
+
+def test_pages_follow_the_session_time_outs(client, login, world, medical_room):
+    login(client, "sup-1")
+    assert client.get("/channels/industry/committees").status_code == 200
+    clock.freeze(clock.now() + dt.timedelta(minutes=31))
+    try:
+        resp = client.get("/channels/industry/committees", follow_redirects=False)
+        assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+        assert _post(client, "/channels/medical/experts", {"category": "clinical", "name": "某"}).status_code in (303, 403)
+    finally:
+        clock.freeze(None)

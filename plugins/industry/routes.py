@@ -22,7 +22,6 @@ from core import cases as core_cases
 from core.access import UserCtx
 from core.cases import NotFound, Refused
 from core.forms import FormErrors, validate_form
-from core.users import get_user
 from plugins.industry import experts as ex
 from plugins.industry import registry as reg_mod
 from plugins.industry.model import Committee
@@ -33,11 +32,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 async def _user(request: Request) -> UserCtx:
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
+    """The signed-in user, by the app's own session check (idle and absolute time-outs included).
+
+    These handlers are this plugin's web layer; they use the web app's session rule rather than a copy.
+    """
+    from web.auth import current_user
+
+    user = await current_user(request)
     if user is None:
         raise NotAuthorizedException("请先登录")
     return user
