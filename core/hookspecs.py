@@ -266,3 +266,16 @@ def fengqiao_sweep(registry: Registry) -> Any:
     :param registry: the running deployment's :class:`core.registry.Registry`.
     :return: ``None`` or an awaitable resolving to ``None``.
     """
+
+
+@hookspec
+def fengqiao_register_event_labels(settings: Settings) -> dict[str, str]:
+    """Label the case-log event types this plugin writes (shown on the case page's timeline).
+
+    Called once at start-up. Transitions are labelled by their protocol; this is for other events a
+    plugin writes with ``core.cases.write_event`` (``documents.item_recorded``, ``online.link_sent`` …).
+
+    :param settings: the deployment settings.
+    :return: a dict of event type → Chinese label. A type labelled differently by two plugins is a
+        start-up error naming both.
+    """

@@ -38,6 +38,8 @@ class Registry:
     agreement_requirements: dict[str, Any] = field(default_factory=dict)
     """key → :class:`core.documents.model.AgreementRequirement` (enabled channels only)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    event_labels: dict[str, str] = field(default_factory=dict)
+    """Labels of case-log event types: the core's (``core.lifecycle.EVENT_LABELS``) and the plugins'."""
 
     def channel(self, key: str) -> Channel | None:
         return self.channels.get(key)
@@ -77,6 +79,20 @@ def _unique(items: list[tuple[str, Any]], key: Any, what: str) -> dict[Any, tupl
             )
         seen[k] = (plugin_name, item)
     return seen
+
+
+def _event_labels(pm: pluggy.PluginManager, settings: Settings) -> dict[str, str]:
+    """The core's event labels plus every plugin's; one type labelled by two plugins is a start-up error."""
+    from core.lifecycle import EVENT_LABELS
+    from core.plugins import call_each
+
+    labels, owner = dict(EVENT_LABELS), dict.fromkeys(EVENT_LABELS, "core")
+    for plugin_name, result in call_each(pm, "fengqiao_register_event_labels", settings=settings):
+        for type_, label in (result or {}).items():
+            if type_ in owner and labels[type_] != label:
+                raise RegistrationError(f"event type {type_!r} is labelled by {owner[type_]!r} and {plugin_name!r}")
+            labels[type_], owner[type_] = label, plugin_name
+    return labels
 
 
 def build_registry(
@@ -149,6 +165,7 @@ def build_registry(
         protocols={k: v for k, (_, v) in protocols.items()},
     )
     return Registry(
+        event_labels=_event_labels(pm, settings),
         settings=settings,
         pm=pm,
         channels={k: v for k, (_, v) in channels.items()},

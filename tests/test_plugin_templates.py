@@ -55,3 +55,26 @@ def test_plugin_templates_render_and_cannot_override_core(settings, tpl_plugin):
         assert resp.text == "插件模板：&lt;b&gt;调解员&lt;/b&gt;"  # autoescaped
         resp = client.get("/channels/demo/shadow")
         assert "PLUGIN OVERRIDE" not in resp.text
+
+
+class _Labels:
+    NAME = "labels_demo"
+
+    from core import hookimpl as _hookimpl
+
+    @_hookimpl
+    def fengqiao_register_event_labels(self, settings):
+        return {"demo.thing_done": "演示事项已办", "case.registered": "另一个标签"}
+
+
+def test_event_labels_come_from_plugins_and_clash_at_start_up(settings):
+    from core.channels import RegistrationError
+    from core.plugins import DEFAULT_PLUGINS
+    from core.registry import build_registry
+
+    reg = build_registry(settings, entry_points=False)
+    assert reg.event_labels["documents.item_recorded"] == "卷宗材料附卷"  # the documents plugin's
+    assert reg.event_labels["online.agreement_signed"] == "当事人电子确认协议"
+    assert reg.event_labels["case.registered"] == "登记"  # the core's
+    with pytest.raises(RegistrationError, match="'case.registered' is labelled by 'core' and 'labels_demo'"):
+        build_registry(settings, [*DEFAULT_PLUGINS, _Labels()], entry_points=False)

@@ -296,6 +296,8 @@ def data_messages(registry: Any = None) -> dict[str, Entry]:
         add(getattr(d, "title", ""), f"document:{','.join(getattr(d, 'channels', ())) or 'all'}:{d.key}")
     for key, a in reg.agreement_requirements.items():
         add(getattr(a, "label", ""), f"agreement_requirement:{key}")
+    for type_, label in getattr(reg, "event_labels", {}).items():
+        add(label, f"event:{type_}")
     for _pattern, text in _RULES:
         add(text, "core.forms")
 

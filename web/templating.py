@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from core import clock
 from core.forms import FieldSpec, describe
 from core.intake import PARTY_ROLES
-from core.lifecycle import EVENT_LABELS, STATUS_LABELS, CoreStatus
+from core.lifecycle import STATUS_LABELS, CoreStatus
 from core.protocol_kit import ROUTE_LABELS
 from core.registry import Registry
 from web import i18n
@@ -48,10 +48,10 @@ WEB_EVENT_LABELS = {"case.readback_confirmed": "当事人确认登记内容"}
 """Labels of events the web layer writes (assisted entry, ``web.controllers.readback``)."""
 
 
-def _event_label(event: dict[str, Any], protocol: Any) -> str:
+def _event_label(reg: Registry, event: dict[str, Any], protocol: Any) -> str:
     if event.get("transition") and protocol is not None and protocol.transition(event["transition"]):
         return translate(protocol.transition(event["transition"]).label)
-    return translate(EVENT_LABELS.get(event["type"]) or WEB_EVENT_LABELS.get(event["type"], event["type"]))
+    return translate(reg.event_labels.get(event["type"]) or WEB_EVENT_LABELS.get(event["type"], event["type"]))
 
 
 def _fields(reg: Registry, schema: Any) -> list[FieldSpec]:
@@ -98,7 +98,7 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     env.globals.update(
         form_fields=partial(_fields, reg),
         code_choices=lambda list_name: reg.codes.choices(list_name, current_locale()),
-        event_label=_event_label,
+        event_label=partial(_event_label, reg),
         code_label=lambda list_name, code: reg.codes.label(list_name, code, current_locale()) if code else "",
         channel_label=lambda key: translate(reg.channels[key].label) if key in reg.channels else key,
         localised=_localised_dict,

@@ -16,16 +16,19 @@ from __future__ import annotations
 from typing import Any
 
 from core.hookspecs import hookimpl
-from core.lifecycle import EVENT_LABELS
 
 NAME = "documents"
 __version__ = "0.1.0"
 
-EVENT_LABELS.update({
-    "documents.item_recorded": "卷宗材料附卷",
-    "documents.item_removed": "撤回卷宗材料",
-    "documents.signature_recorded": "登记书面签署",
-})
+
+
+@hookimpl
+def fengqiao_register_event_labels(settings: Any) -> dict[str, str]:
+    return {
+        "documents.item_recorded": "卷宗材料附卷",
+        "documents.item_removed": "撤回卷宗材料",
+        "documents.signature_recorded": "登记书面签署",
+    }
 
 
 @hookimpl

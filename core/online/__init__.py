@@ -51,6 +51,18 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: A
 
 
 @hookimpl
+def fengqiao_register_event_labels(settings: Any) -> dict[str, str]:
+    return {
+        "online.link_sent": "发送在线服务链接",
+        "online.party_verified": "当事人在线验证身份",
+        "online.applied": "当事人在线申请",
+        "online.slot_booked": "当事人预约调解",
+        "online.slot_cancelled": "取消预约时段",
+        "online.agreement_signed": "当事人电子确认协议",
+    }
+
+
+@hookimpl
 def fengqiao_sweep(registry: Any) -> Any:
     """Text reminders to parties whose booked session starts within 24 hours."""
     from core.online.service import send_due_reminders
