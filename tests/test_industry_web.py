@@ -173,3 +173,31 @@ def test_pages_follow_the_session_time_outs(client, login, world, medical_room):
         assert _post(client, "/channels/medical/experts", {"category": "clinical", "name": "某"}).status_code in (303, 403)
     finally:
         clock.freeze(None)
+
+
+@pytest.mark.parametrize("key,fields,dispute_type,title", [
+    ("medical", {"f.hospital": "市第一人民医院", "f.treatment_from": "2026-01-05", "f.claimed_damage": "术后感染请求赔偿"},
+     "medical", "申请医疗损害鉴定"),
+    ("traffic", {"f.certificate_no": "公交认字0012", "f.injury_type": "property", "f.applicant_liability": "0",
+                 "f.respondent_liability": "100"}, "traffic", "道路交通事故认定书编号"),
+    ("labour", {"f.employer": "某劳务公司", "f.wage_arrears": "12000.50"}, "labour.wage_arrears", "拖欠工资金额（元）"),
+    ("property", {"f.property_company": "某物业公司", "f.estate": "某小区1栋", "f.issues": ["fees", "services"]},
+     "property_management", "争议事项"),
+])
+def test_each_committee_registers_over_http(client, login, world, arun, key, fields, dispute_type, title):
+    from core.cases import load_case
+    from core.users import create_room, create_user
+
+    arun(create_room(f"{key}-1", name=f"{key}室", channel=key, organisation=world["orgs"][0]["id"]))
+    arun(create_user(f"{key}-m", "correct-horse-1", role="mediator", room_id=f"{key}-1", display_name="调解员"))
+    login(client, f"{key}-m")
+    page = client.get(f"/intake/{key}/application")
+    assert page.status_code == 200 and title in page.text
+    common = {"c.summary": "纠纷", "c.dispute_type": dispute_type, "a.name": "张三", "r.name": "某单位",
+              "r.kind": "organization"}
+    bad = _post(client, f"/intake/{key}/application", common)
+    assert bad.status_code == 422 and "此项为必填" in bad.text
+    resp = _post(client, f"/intake/{key}/application", {**common, **fields})
+    assert resp.status_code == 303, resp.text
+    case = arun(load_case(int(resp.headers["location"].rsplit("/", 1)[1]), None))
+    assert case["channel"] == key and case["intake"]
