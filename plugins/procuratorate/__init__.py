@@ -74,6 +74,14 @@ def fengqiao_register_agreement_requirements(settings):
 
 
 @hookimpl
+def fengqiao_register_event_labels(settings):
+    return {
+        "procuratorate.eligibility_checked": "刑事和解条件审查",
+        "procuratorate.report_details": "报送检察机关的和解及履行情况",
+    }
+
+
+@hookimpl
 def fengqiao_register_routes(settings):
     from plugins.procuratorate.routes import ROUTES
 
