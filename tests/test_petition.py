@@ -583,3 +583,23 @@ def test_reception_and_assessment_through_the_web_without_javascript(proom, clie
     page = client.get(f"/cases/{case_id}").text
     assert "重大疑难复杂" in page and "领导包案" in page and "10人以上的群众性信访" in page
     assert "尚未组建专调小组" in page and f"/channels/petition/cases/{case_id}" in page
+
+
+def test_desk_lists_the_rooms_petitions_under_supervision(registry, cipher, arun, proom, client, login):
+    waiting = receive(registry, cipher, arun, proom)
+    major = receive(registry, cipher, arun, proom, people=12)
+    to_handling(registry, arun, proom, major["id"])
+    declined = receive(registry, cipher, arun, proom)
+    arun(apply_transition(registry, declined["id"], "decline", proom["users"]["med-p1"], {
+        "reason": "不属于调解范围", "advice": "向法院起诉", "warned_agencies": "县信访局", "warning": "注意稳控"}))
+    at(dt.date(2026, 9, 20))  # the acceptance decision of the first petition is now overdue
+    login(client, "med-p2")
+    page = client.get("/channels/petition/").text
+    assert waiting["number"] in page and major["number"] in page and declined["number"] not in page
+    assert f"专调{major['number']}" in page and "重大疑难复杂" in page and "限时销号" in page
+    assert page.count('class="overdue"') == 1 and "决定是否受理 2026-09-16" in page
+    everything = client.get("/channels/petition/?all=1", headers={"HX-Request": "true"})
+    assert declined["number"] in everything.text and "<html" not in everything.text
+    client.cookies.clear()
+    login(client, "med-c")
+    assert major["number"] not in client.get("/channels/petition/").text

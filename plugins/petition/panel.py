@@ -51,4 +51,6 @@ async def petition_panel(case: dict[str, Any], user: dict[str, Any], registry: A
         parts.append(Markup('<p><a href="/channels/petition/cases/{}">专调小组与工作记录</a></p>').format(int(case["id"])))
     else:
         parts.append(Markup('<p class="muted">专调小组的工作记录仅对小组成员、督办人和督导人员开放。</p>'))
+    parts.append(Markup('<p><a href="/channels/petition/">访调对接挂牌督办一览</a> · '
+                        '<a href="/channels/petition/statistics">统计</a> · <a href="/channels/petition/report">个案补贴</a></p>'))
     return {"title": "访调对接", "html": Markup("").join(parts)}

@@ -263,4 +263,44 @@ async def statistics_page(request: Request) -> Any:
     })
 
 
-ROUTES = [team_page, save_team, add_member, remove_member, add_record, subsidy_report_page, statistics_page]
+@get(BASE + "/", name="petition_desk", include_in_schema=False)
+async def desk_page(request: Request) -> Any:
+    """The room's petitions under supervision (挂牌督办): step, grade, team number, supervisor and the
+    deadline that matters now (acceptance within 15 days, then the handling deadline or the team's own)."""
+    from core.access import case_scope
+    from core.tables import Case
+
+    from plugins.petition.tables import PetitionFile
+
+    user = await _user(request)
+    reg = _fq(request).registry
+    show_all = request.query_params.get("all") == "1"
+    query = Case.select(Case.id, Case.number, Case.state, Case.status, Case.summary, Case.people_count,
+                        Case.registered_at, Case.deadline, Case.clock_started_on, Case.room.name.as_alias("room_name")
+                        ).where(case_scope(user), Case.channel == "petition")
+    if not show_all:
+        query = query.where(Case.status.is_in(["registered", "accepted", "in_mediation"]))
+    cases = await query.order_by(Case.id, ascending=False).limit(500)
+    ids = [c["id"] for c in cases] or [-1]
+    files = {f["case"]: f for f in await PetitionFile.select(
+        PetitionFile.case, PetitionFile.grade, PetitionFile.number, PetitionFile.team_deadline,
+        PetitionFile.supervisor.display_name.as_alias("supervisor_name")).where(PetitionFile.case.is_in(ids))}
+    protocol = reg.protocol("petition")
+    today = clock.today()
+    rows = []
+    for c in cases:
+        f = files.get(c["id"])
+        if c["status"] == "registered":
+            due, what = deadline_for(reg, "petition_acceptance", c["registered_at"].astimezone(clock.TZ).date()), "决定是否受理"
+        elif f and f["team_deadline"] and c["status"] in {"accepted", "in_mediation"}:
+            due, what = min(f["team_deadline"], c["deadline"] or f["team_deadline"]), "限时销号"
+        else:
+            due, what = (c["deadline"], "办理期限") if c["clock_started_on"] else (None, "")
+        open_ = c["status"] in {"registered", "accepted", "in_mediation"}
+        rows.append({**c, "file": f, "state_label": protocol.state(c["state"]).label, "due": due, "due_what": what,
+                     "overdue": bool(open_ and due and due < today)})
+    return _render(request, "petition/desk.html", "petition/_desk.html",
+                   {"user": user, "rows": rows, "show_all": show_all})
+
+
+ROUTES = [desk_page, team_page, save_team, add_member, remove_member, add_record, subsidy_report_page, statistics_page]
