@@ -740,3 +740,15 @@ def test_statistics_page_shows_the_hotline_counters_and_a_deployment_can_switch_
         _login(c, "admin")
         assert c.get("/channels/hotline/").status_code == 404
         assert c.get("/intake/hotline/work_order").status_code == 404
+
+
+def test_an_expired_session_cannot_read_the_report(web, hworld):
+    _login(web, "med-h1")
+    assert web.get("/channels/hotline/").status_code == 200
+    try:
+        clock.freeze(clock.now() + dt.timedelta(hours=13))  # past the absolute session lifetime
+        expired = web.get("/channels/hotline/", follow_redirects=False)
+        assert expired.status_code == 303 and expired.headers["location"].startswith("/login")
+        assert web.get("/channels/hotline/report.csv", follow_redirects=False).status_code == 303
+    finally:
+        clock.freeze(None)

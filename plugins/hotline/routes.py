@@ -40,13 +40,23 @@ RESULT_LABELS = {"resolved": "已解决", "not_resolved": "未解决", "returned
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user (the web layer caches it on the connection state)."""
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
-    if user is None:
+    """The signed-in user, checked by the app's own log-in guard (the guards of the route named
+    ``dashboard``), so session idle and absolute timeouts apply here exactly as on core pages; an app
+    without that route falls back to the session's user."""
+    try:
+        index = request.app.get_handler_index_by_name("dashboard")
+    except Exception:  # pragma: no cover - an app without the core pages
+        index = None
+    if index is not None:
+        handler = index["handler"]
+        for guard in handler.resolve_guards():
+            await guard(request, handler)
+        user = request.state.get("fq_user")
+    else:  # pragma: no cover
+        session = request.scope.get("session") or {}
+        uid = session.get("uid") if isinstance(session, dict) else None
+        user = await get_user(uid) if isinstance(uid, int) else None
+    if not isinstance(user, UserCtx):
         raise NotAuthorizedException("请先登录")
     return user
 
