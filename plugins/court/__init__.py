@@ -83,24 +83,26 @@ def fengqiao_register_routes(settings):
 
 
 @hookimpl
-async def fengqiao_case_registered(case, registry):
-    """Create the court record in the registration's transaction (clock from the signed receipt)."""
+def fengqiao_case_registered(case, registry):
+    """Create the court record in the registration's transaction (clock from the signed receipt);
+    an awaitable for court cases, ``None`` for the others."""
     if case["channel"] != "court" or "court" not in registry.channels:
-        return
+        return None
     from plugins.court.records import on_registered
 
-    await on_registered(registry, case)
+    return on_registered(registry, case)
 
 
 @hookimpl(tryfirst=True)
-async def fengqiao_case_transitioned(event, registry):
-    """Keep the court record in step; runs first so that the partner's payload carries the court's
-    fields (the outbox writes the callback after this)."""
+def fengqiao_case_transitioned(event, registry):
+    """Keep the court record in step (an awaitable for court cases, ``None`` for the others). Runs
+    first, so that the partner's payload carries the court's fields: the engine awaits the results in
+    call order and the outbox writes the callback after this."""
     if event["channel"] != "court":
-        return
+        return None
     from plugins.court.records import on_transitioned
 
-    await on_transitioned(registry, event)
+    return on_transitioned(registry, event)
 
 
 @hookimpl
