@@ -472,7 +472,9 @@ def test_plugins_lists_builtin_and_general(tmp_path: Path) -> None:
     assert_ok(res)
     lines = res.stdout.splitlines()
     names = [line.split()[0] for line in lines if line and not line.startswith(" ") and not line.startswith("channels:")]
-    assert names == ["builtin", "documents", "general", "handoff", "statistics"]
+    assert names == sorted(names)
+    assert {"builtin", "court", "documents", "general", "handoff", "industry", "online", "petition", "police",
+            "procuratorate", "statistics"} <= set(names)
     general = next(i for i, line in enumerate(lines) if line.startswith("general"))
     assert lines[general].split()[1:] == ["0.1.0", "plugins.general"]
     general_hooks = lines[general + 1].strip()
@@ -481,7 +483,7 @@ def test_plugins_lists_builtin_and_general(tmp_path: Path) -> None:
     assert "fengqiao_register_intake_forms" in general_hooks
     builtin = next(i for i, line in enumerate(lines) if line.startswith("builtin"))
     assert "fengqiao_register_deadline_rules" in lines[builtin + 1]
-    assert lines[-1] == "channels: general (general)"
+    assert lines[-1].startswith("channels: ") and "general (general)" in lines[-1] and "court (court)" in lines[-1]
     assert res.stderr == ""  # no hook tracing unless asked for
 
 
@@ -495,7 +497,7 @@ def test_plugins_unknown_enabled_channel(tmp_path: Path) -> None:
 def test_plugins_unknown_enabled_channel_names_installed(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "data", FENGQIAO_ENABLED_CHANNELS="nonexistent")
     res = fq("plugins", env=env, cwd=tmp_path)
-    assert_one_line_error(res, "nonexistent", "installed: ['general']")
+    assert_one_line_error(res, "nonexistent", "installed: [", "'court'", "'general'")
 
 
 def test_plugins_trace(tmp_path: Path) -> None:
