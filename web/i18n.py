@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel import Locale, dates, numbers
+from babel import dates, numbers
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -269,10 +269,6 @@ async def set_preferences(request: Request) -> Redirect:
 # zh_CN keeps the ISO-like numeric dates of Chinese official paperwork (2026-11-22); other locales
 # use Babel's medium format.
 _DATE_FORMATS = {"zh_CN": ("yyyy-MM-dd", "yyyy-MM-dd HH:mm")}
-
-
-def _babel_locale() -> Locale:
-    return Locale.parse(current_locale())
 
 
 def format_date(value: Any) -> str:

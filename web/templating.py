@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
