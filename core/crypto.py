@@ -36,6 +36,7 @@ index from the decrypted values.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -91,6 +92,7 @@ def _derive(secret: str, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"fengqiao", info=info).derive(secret.encode())
 
 
+@functools.lru_cache(maxsize=64)
 def _key_bytes(secret: str, algorithm: str) -> bytes:
     # "field-encryption" for AES-256 is the first release's derivation (its v1 tokens stay readable)
     info = b"field-encryption" if algorithm == "aes-256-gcm" else b"field-encryption:" + algorithm.encode()
