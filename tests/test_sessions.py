@@ -38,3 +38,16 @@ def test_unchanged_session_is_not_rewritten(client, settings, world, login, csrf
     clock.freeze(clock.now() + dt.timedelta(minutes=31))
     resp = client.get("/cases", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+
+
+def test_plugin_routes_apply_the_session_time_outs(client, world, make_case, login, csrf, unfreeze):
+    """Plugin pages sit behind the app's log-in guard: an idle-expired session cannot act through them."""
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    clock.freeze(clock.now())
+    login(client, "med-a")
+    token = csrf(client)
+    url = f"/cases/{case['id']}/deliveries/evt_000000/resend"  # the handoff plugin's staff action
+    assert client.post(url, data={"_csrf_token": token}, follow_redirects=False).status_code == 404  # signed in
+    clock.freeze(clock.now() + dt.timedelta(minutes=31))
+    resp = client.post(url, data={"_csrf_token": token}, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")

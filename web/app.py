@@ -23,7 +23,7 @@ from core.registry import build_registry
 from core.settings import Settings, load_settings
 from web.api import api_router, openapi_config
 from web.audit import AuditMiddleware
-from web.auth import login, login_page, login_redirect, logout
+from web.auth import login, login_page, login_redirect, logout, requires_login
 from web.controllers.cases import CaseController
 from web.controllers.intake import IntakeController
 from web.controllers.meta import health, plugins_page
@@ -166,8 +166,11 @@ def create_app(
         route_handlers=[
             # HTML pages stay out of the OpenAPI document, which describes the partner API
             Router(path="/", include_in_schema=False, route_handlers=[
-                login_page, login, logout, health, plugins_page, set_preferences, CaseController, ReadbackController, IntakeController, OrgController, *PARTY_ROUTES, *STAFF_ROUTES, *plugin_routes,
+                login_page, login, logout, health, plugins_page, set_preferences, CaseController, ReadbackController, IntakeController, OrgController, *PARTY_ROUTES, *STAFF_ROUTES,
             ]),
+            # plugins' pages are for signed-in staff: the guard applies the session time-outs before any
+            # plugin code runs, and leaves the user in ``request.state["fq_user"]``
+            Router(path="/", include_in_schema=False, guards=[requires_login], route_handlers=plugin_routes),
             api_router(registry),
             create_static_files_router(path="/static", directories=[HERE / "static"], name="static"),
         ],
