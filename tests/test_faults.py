@@ -436,14 +436,20 @@ def _chained() -> BaseException:
 
 
 def test_unavailable_database_is_a_503_with_retry_after_and_other_errors_stay_500(client, world, login, monkeypatch):
+    """Every query of the app's engine raises the given error (after log-in): pages and the partner
+    API answer 503 + Retry-After for a lost database, 500 for anything else."""
     import sqlite3
 
     import asyncpg
 
-    import web.api
-    import web.auth
+    from core import db
 
     login(client, "med-a")
+    engine = db.engine()
+
+    def fail_with(exc: BaseException) -> None:
+        monkeypatch.setattr(type(engine), "run_querystring", _raiser(exc))
+
     unavailable = [asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
                    asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
                    asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
@@ -451,22 +457,22 @@ def test_unavailable_database_is_a_503_with_retry_after_and_other_errors_stay_50
                    asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
                    sqlite3.OperationalError("database is locked"), ConnectionResetError(104, "reset"), _chained()]
     for exc in unavailable:
-        monkeypatch.setattr(web.auth, "get_user", _raiser(exc))
+        fail_with(exc)
         resp = client.get("/cases", follow_redirects=False)
         assert resp.status_code == 503, (exc, resp.status_code)
         assert resp.headers["retry-after"] == "5" and resp.headers["cache-control"] == "no-store"
         assert "稍候" in resp.text and "text/html" in resp.headers["content-type"]
     for exc in (sqlite3.OperationalError("no such table: nope"), asyncpg.InterfaceError("cannot perform operation: "
                 "another operation is in progress"), ValueError("a bug")):
-        monkeypatch.setattr(web.auth, "get_user", _raiser(exc))
+        fail_with(exc)
         resp = client.get("/cases", follow_redirects=False)
         assert resp.status_code == 500, (exc, resp.status_code)
         assert "retry-after" not in resp.headers
     # the partner API answers with its contract's error body
-    monkeypatch.setattr(web.api, "authenticate", _raiser(asyncpg.exceptions.CannotConnectNowError("starting up")))
+    fail_with(asyncpg.exceptions.CannotConnectNowError("starting up"))
     resp = client.get("/api/v1/channels", headers={"Authorization": "Bearer x"})
     assert resp.status_code == 503 and resp.headers["retry-after"] == "5"
     assert resp.json()["error"]["code"] == "unavailable"
-    monkeypatch.setattr(web.api, "authenticate", _raiser(KeyError("bug")))
+    fail_with(KeyError("bug"))
     resp = client.get("/api/v1/channels", headers={"Authorization": "Bearer x"})
     assert resp.status_code == 500 and resp.json()["error"]["code"] == "internal_error"
