@@ -35,6 +35,7 @@ from litestar.response import Redirect
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core import clock
+from core import i18n as _core_i18n
 
 __all__ = [
     "LOCALES",
@@ -324,3 +325,7 @@ if __name__ == "__main__":  # python -m web.i18n compile
     else:
         print("usage: python -m web.i18n compile", file=sys.stderr)
         raise SystemExit(2)
+
+
+# plugins' own template environments and Python-built panels translate through core.i18n
+_core_i18n.install(gettext=gettext, ngettext=ngettext, translate=translate)

@@ -16,6 +16,7 @@ from litestar.enums import MediaType
 from litestar.response import Template
 from markupsafe import Markup
 
+from core.i18n import setup_jinja
 from core import clock
 from core.deadlines import citation_text
 from core.registry import Registry
@@ -42,7 +43,7 @@ def _fdate(value: Any) -> str:
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           extensions=["jinja2.ext.i18n"], undefined=jinja2.StrictUndefined)
-_ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+setup_jinja(_ENV)  # _() and | t follow the request's language
 _ENV.filters["fdate"] = _fdate
 
 _PAGE = (TEMPLATES / "court" / "page.html").read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from core.i18n import setup_jinja
 from core import clock
 from plugins.industry.model import Committee
 
@@ -20,8 +21,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @lru_cache(maxsize=32)
 def _env(directory: str) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
-                              undefined=jinja2.ChainableUndefined)
+    return setup_jinja(jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
+                                          undefined=jinja2.ChainableUndefined))
 
 
 def render_own_template(path: Path, **context: Any) -> Markup:

@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from core.i18n import setup_jinja
 from core import cases, clock
 from core.access import UserCtx
 from core.forms import FormErrors, describe, validate_form
@@ -36,7 +37,7 @@ __all__ = ["ROUTES", "police_panel"]
 TEMPLATES = Path(__file__).parent / "templates"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           extensions=["jinja2.ext.i18n"], undefined=jinja2.StrictUndefined)
-_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+setup_jinja(_env)  # _() and | t follow the request's language
 
 STAFF = {"mediator", "supervisor", "admin"}
 

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from core.i18n import setup_jinja
 from core.registry import Registry
 from core.tables import Agreement, CaseParty
 from plugins.procuratorate.forms import KIND_LABELS, PARTY_LABELS, STAGE_LABELS
@@ -22,7 +23,7 @@ _ENV = jinja2.Environment(
     autoescape=True,
     extensions=["jinja2.ext.i18n"],
 )
-_ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+setup_jinja(_ENV)  # _() and | t follow the request's language
 
 FULFILMENT_LABELS = {"pending": "待履行", "partial": "部分履行", "performed": "已履行", "breached": "未履行"}
 
