@@ -9,9 +9,12 @@ does not match — which is what someone editing the database directly would lea
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import datetime as dt
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +22,7 @@ from core import clock
 from core.db import is_sqlite, write_transaction
 from core.tables import AuditEntry
 
-__all__ = ["GENESIS", "VerifyResult", "record", "verify"]
+__all__ = ["GENESIS", "VerifyResult", "record", "record_grouped", "verify"]
 
 GENESIS = "0" * 64
 _LOCK_KEY = 7_146_392_001  # pg_advisory_xact_lock key for audit appends
@@ -40,19 +43,85 @@ def _digest(prev_hash: str, content: str) -> str:
 async def record(action: str, *, actor: str = "", target: str = "", ip: str = "",
                  detail: dict[str, Any] | None = None) -> int:
     """Append one entry; returns its sequence number. Never pass secrets or ID numbers in ``detail``."""
-    detail = detail or {}
-    at = clock.now()
+    return (await _append([_Entry(clock.now(), actor, action, target, ip, detail or {})]))[0]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    ip: str
+    detail: dict[str, Any]
+
+
+async def _append(entries: list[_Entry]) -> list[int]:
+    """Append ``entries`` in order, in one transaction (one lock, one read of the chain's end)."""
+    seqs: list[int] = []
     async with write_transaction():
         if not is_sqlite():
             await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", _LOCK_KEY)
         last = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()
-        seq = (last["seq"] + 1) if last else 1
+        seq = last["seq"] if last else 0
         prev = last["hash"] if last else GENESIS
-        digest = _digest(prev, _canonical(seq, at, actor, action, target, ip, detail))
-        await AuditEntry.insert(AuditEntry(seq=seq, at=at, actor=actor[:100], action=action[:64], target=target[:200],
-                                           ip=ip[:64], detail=json.dumps(detail, ensure_ascii=False), prev_hash=prev,
-                                           hash=digest))
-    return seq
+        rows = []
+        for e in entries:
+            seq += 1
+            digest = _digest(prev, _canonical(seq, e.at, e.actor, e.action, e.target, e.ip, e.detail))
+            rows.append(AuditEntry(seq=seq, at=e.at, actor=e.actor[:100], action=e.action[:64], target=e.target[:200],
+                                   ip=e.ip[:64], detail=json.dumps(e.detail, ensure_ascii=False), prev_hash=prev,
+                                   hash=digest))
+            seqs.append(seq)
+            prev = digest
+        await AuditEntry.insert(*rows)
+    return seqs
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.pending: list[tuple[_Entry, asyncio.Future[int]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+
+_groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Group] = weakref.WeakKeyDictionary()
+GROUP_MAX = 200
+
+
+async def record_grouped(action: str, *, actor: str = "", target: str = "", ip: str = "",
+                         detail: dict[str, Any] | None = None) -> int:
+    """Like :func:`record`, with group commit: entries recorded concurrently in this process (e.g. the
+    case reads of simultaneous requests) are appended together in one transaction. Returns once this
+    entry is committed (or raises what the write raised); a caller cancelled meanwhile does not
+    withdraw its entry. Must not be called inside a transaction whose atomicity the entry should share
+    — use :func:`record` there."""
+    loop = asyncio.get_running_loop()
+    group = _groups.get(loop)
+    if group is None:
+        group = _groups[loop] = _Group()
+    future: asyncio.Future[int] = loop.create_future()
+    group.pending.append((_Entry(clock.now(), actor, action, target, ip, detail or {}), future))
+    if group.task is None or group.task.done():
+        # a fresh context: the writer must never join a transaction of the request that started it
+        group.task = loop.create_task(_flush(group), context=contextvars.Context())
+    return await asyncio.shield(future)
+
+
+async def _flush(group: _Group) -> None:
+    while group.pending:
+        batch, group.pending = group.pending[:GROUP_MAX], group.pending[GROUP_MAX:]
+        try:
+            seqs = await _append([entry for entry, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for (_, future), seq in zip(batch, seqs):
+                if not future.done():
+                    future.set_result(seq)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,17 @@ class CaseFilters:
     sort: str = "newest"  # newest | deadline
 
 
+def _scope(user: UserCtx) -> Any:
+    """:func:`core.access.case_scope`, with a supervisor's organisation as a sub-query over rooms rather
+    than a join, so PostgreSQL can walk the ``(room, id)`` index instead of joining every case to its room
+    (same rows: ``room`` is never null)."""
+    if user.role == "supervisor" and user.organisation is not None:
+        return Case.room.is_in(Room.select(Room.id).where(Room.organisation == user.organisation))
+    return case_scope(user)
+
+
 def _where(user: UserCtx, f: CaseFilters) -> list[Any]:
-    clauses = [case_scope(user)]
+    clauses = [_scope(user)]
     if f.status == "open":
         clauses.append(Case.status.is_in([s.value for s in OPEN_STATUSES]))
     elif f.status:
@@ -95,7 +104,7 @@ async def list_cases(
     clauses = _where(user, f)
     # a capped count: exact up to COUNT_CAP, then shown as "COUNT_CAP+" (a full COUNT(*) over a
     # province's millions of cases would cost more than the keyset page itself)
-    total = len(await Case.select(Case.id).where(*clauses).limit(COUNT_CAP + 1))
+    total = await _capped_count(clauses)
     query = Case.select(*LIST_COLUMNS).where(*clauses)
     pos = _decode_cursor(cursor, f.sort) if cursor else None
     if f.sort == "deadline":
@@ -118,6 +127,15 @@ async def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (_encode_cursor(rows[-1], f.sort) if more and rows else None), total
+
+
+async def _capped_count(clauses: list[Any]) -> int:
+    """``min(COUNT(*), COUNT_CAP + 1)`` counted by the database (fetching up to 10,001 ids to count them in
+    Python cost ~30 ms at a million cases)."""
+    inner = Case.select(Case.id).where(*clauses).limit(COUNT_CAP + 1)
+    rows = await Case._meta.db.run_querystring(
+        QueryString("SELECT COUNT(*) AS n FROM ({}) AS capped", inner.querystrings[0]))
+    return int(rows[0]["n"])
 
 
 async def dashboard(user: UserCtx, limit: int = 50) -> dict[str, Any]:

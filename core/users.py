@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -13,7 +14,8 @@ from core.access import ROLES, UserCtx
 from core.db import write_transaction
 from core.tables import Organisation, Room, User
 
-__all__ = ["UserError", "create_organisation", "create_room", "create_user", "authenticate", "password_problem"]
+__all__ = ["UserError", "create_organisation", "create_room", "create_user", "authenticate", "password_problem",
+           "get_user", "get_user_cached", "forget_user", "set_user_active"]
 
 _hasher = PasswordHasher()
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -140,3 +142,45 @@ async def authenticate(username: str, password: str) -> UserCtx | None:
 async def get_user(user_id: int) -> UserCtx | None:
     row = await User.select().where((User.id == user_id) & (User.active == True)).first()  # noqa: E712
     return UserCtx.from_row(row) if row else None
+
+
+USER_CACHE_SECONDS = 2.0
+"""How long :func:`get_user_cached` trusts an answer. Changes made through this module (e.g.
+:func:`set_user_active`) and log-outs take effect at once in this process; changes made by another
+process or directly in the database take effect within this many seconds."""
+_user_cache: dict[int, tuple[float, Any, UserCtx | None]] = {}
+
+
+async def get_user_cached(user_id: int) -> UserCtx | None:
+    """:func:`get_user` behind a very short-lived in-process cache (the per-request session check of
+    the web layer; saves a query — on SQLite a connection — on every request)."""
+    from core.db import engine
+
+    db, now = engine(), time.monotonic()
+    hit = _user_cache.get(user_id)
+    if hit is not None and hit[0] > now and hit[1] is db:  # the engine check: tests switch databases
+        return hit[2]
+    user = await get_user(user_id)
+    if len(_user_cache) > 10_000:
+        _user_cache.clear()
+    _user_cache[user_id] = (now + USER_CACHE_SECONDS, db, user)
+    return user
+
+
+def forget_user(user_id: int | None = None) -> None:
+    """Drop the cached answer for ``user_id`` (all of them with ``None``)."""
+    if user_id is None:
+        _user_cache.clear()
+    else:
+        _user_cache.pop(user_id, None)
+
+
+async def set_user_active(user_id: int, active: bool) -> bool:
+    """Activate or deactivate an account; a deactivated user's sessions stop working at once in this
+    process (and within ``USER_CACHE_SECONDS`` in others). Returns whether the user exists."""
+    async with write_transaction():
+        exists = await User.exists().where(User.id == user_id)
+        if exists:
+            await User.update({User.active: active}).where(User.id == user_id)
+    forget_user(user_id)
+    return bool(exists)

@@ -3,7 +3,8 @@
 Recorded: every unsafe request of a signed-in user (``change``, or ``refused`` for 409/422, or
 ``denied`` for 401/403/404), every read of a case page or case document (``case.read`` / ``denied``).
 Log-ins and log-outs are recorded by the auth handlers. The entry is written after the response has
-been sent, so auditing never delays or breaks a page; a failed write is logged loudly.
+been sent, so auditing never delays or breaks a page; a failed write is logged loudly. Entries of
+concurrent requests are committed together (group commit, :func:`core.audit.record_grouped`).
 """
 
 from __future__ import annotations
@@ -62,5 +63,5 @@ class AuditMiddleware:
         if not action:
             return
         client = scope.get("client") or ("", 0)
-        await audit.record(action, actor=user.username if user else "", target=f"{method} {path}", ip=client[0],
-                           detail={"status": code})
+        await audit.record_grouped(action, actor=user.username if user else "", target=f"{method} {path}",
+                                   ip=client[0], detail={"status": code})

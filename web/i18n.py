@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel import dates, numbers
-from babel.core import negotiate_locale
+from babel.core import Locale, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from litestar import Request, post
@@ -280,14 +280,24 @@ def format_date(value: Any) -> str:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    loc = current_locale()
-    date_fmt, datetime_fmt = _DATE_FORMATS.get(loc, ("medium", ""))
+    locale, date_pattern, datetime_pattern, time_pattern = _date_patterns(current_locale())
     if isinstance(value, dt.datetime):
         local = value.astimezone(clock.TZ) if value.tzinfo else value
-        if datetime_fmt:
-            return dates.format_datetime(local, datetime_fmt, locale=loc)
-        return f"{dates.format_date(local.date(), date_fmt, locale=loc)} {dates.format_time(local.time(), 'HH:mm', locale=loc)}"
-    return dates.format_date(value, date_fmt, locale=loc)
+        if datetime_pattern is not None:
+            return datetime_pattern.apply(local, locale)
+        return f"{date_pattern.apply(local.date(), locale)} {time_pattern.apply(local.time(), locale)}"
+    return date_pattern.apply(value, locale)
+
+
+@lru_cache(maxsize=32)
+def _date_patterns(loc: str) -> tuple[Any, Any, Any, Any]:
+    """The parsed Babel locale and patterns of ``loc`` (parsing them on every call cost ~0.7 ms each)."""
+    locale = Locale.parse(loc)
+    date_fmt, datetime_fmt = _DATE_FORMATS.get(loc, ("medium", ""))
+    if date_fmt in {"full", "long", "medium", "short"}:
+        date_fmt = dates.get_date_format(date_fmt, locale=locale)
+    return (locale, dates.parse_pattern(date_fmt), dates.parse_pattern(datetime_fmt) if datetime_fmt else None,
+            dates.parse_pattern("HH:mm"))
 
 
 def format_money(value: Any) -> str:

@@ -3,14 +3,31 @@ and the archive manifest (no registry needed, so protocol guards can use it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.documents.tables import FileItem, SignatureRecord
 from core.tables import Agreement, CaseParty, FollowUp, MediationSession
 
-__all__ = ["FileFacts", "load_facts"]
+__all__ = ["FileFacts", "load_facts", "reusing_case_file"]
+
+_PARTY_FIELDS = ("kind", "name", "gender", "ethnicity", "id_number_masked", "phone_masked", "credit_code", "address")
+_loaded: ContextVar[tuple[int, Mapping[str, Any]] | None] = ContextVar("fq_loaded_case_file", default=None)
+
+
+@contextmanager
+def reusing_case_file(case_id: int, file: Mapping[str, Any]) -> Iterator[None]:
+    """Within this block, :func:`load_facts` of ``case_id`` takes parties, sessions and agreement from
+    ``file`` (what :func:`core.queries.case_file` returned, read in the same snapshot) instead of reading
+    them again. Used by the case page around its panels and transition guards."""
+    token = _loaded.set((int(case_id), file))
+    try:
+        yield
+    finally:
+        _loaded.reset(token)
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,30 @@ class FileFacts:
 async def load_facts(case: Mapping[str, Any]) -> FileFacts:
     """Load the facts of ``case`` (a row already scope-checked by the caller)."""
     case_id = case["id"]
+    loaded = _loaded.get()
+    if loaded is not None and loaded[0] == case_id:
+        file = loaded[1]
+        parties: list[dict[str, Any]] = [{"role": p["role"], **{k: p["party"][k] for k in _PARTY_FIELDS}}
+                                         for p in file["parties"]]
+        sessions = len(file["sessions"])
+        agreement = file["agreement"]
+    else:
+        parties, sessions, agreement = await _read_parties_sessions_agreement(case_id)
+    followups = await FollowUp.count().where((FollowUp.case == case_id) & FollowUp.done_on.is_not_null())
+    items = await FileItem.select().where(FileItem.case == case_id).order_by(FileItem.id)
+    signatures = await SignatureRecord.select().where(SignatureRecord.case == case_id).order_by(SignatureRecord.id)
+    return FileFacts(
+        case=case,
+        parties=tuple(parties),
+        sessions=sessions,
+        agreement=agreement,
+        followups_done=followups,
+        recorded={row["item"]: row for row in items},
+        signatures=tuple(signatures),
+    )
+
+
+async def _read_parties_sessions_agreement(case_id: int) -> tuple[list[dict[str, Any]], int, Any]:
     parties = await CaseParty.select(
         CaseParty.role,
         CaseParty.party.kind.as_alias("kind"),
@@ -55,15 +96,4 @@ async def load_facts(case: Mapping[str, Any]) -> FileFacts:
     ).where(CaseParty.case == case_id).order_by(CaseParty.id)
     sessions = await MediationSession.count().where(MediationSession.case == case_id)
     agreement = await Agreement.select().where(Agreement.case == case_id).first()
-    followups = await FollowUp.count().where((FollowUp.case == case_id) & FollowUp.done_on.is_not_null())
-    items = await FileItem.select().where(FileItem.case == case_id).order_by(FileItem.id)
-    signatures = await SignatureRecord.select().where(SignatureRecord.case == case_id).order_by(SignatureRecord.id)
-    return FileFacts(
-        case=case,
-        parties=tuple(parties),
-        sessions=sessions,
-        agreement=agreement,
-        followups_done=followups,
-        recorded={row["item"]: row for row in items},
-        signatures=tuple(signatures),
-    )
+    return parties, sessions, agreement

@@ -16,6 +16,7 @@ from core import followups, mediators
 from core import cases as engine
 from core.access import UserCtx
 from core.deadline_service import case_clocks
+from core.documents.facts import reusing_case_file
 from core.forms import FormErrors, validate_form
 from core.lifecycle import OPEN_STATUSES, CoreStatus
 from core.db import read_transaction
@@ -154,11 +155,12 @@ class CaseController(Controller):
             raise NotFoundException(exc.message) from exc
         file = await case_file(case_id)
         protocol = reg.protocols.get(case["channel"])
-        transitions = await engine.available_transitions(reg, case, user) if protocol else []
-        panels = [p for p in await await_each(reg.pm.hook.fengqiao_case_panels(
-            case=case, user={"id": user.id, "role": user.role, "room": user.room,
-                             "csrf_token": ScopeState.from_scope(request.scope).csrf_token or ""},
-            registry=reg)) if p]
+        with reusing_case_file(case_id, file):  # guards and panels reuse the parties/sessions/agreement read above
+            transitions = await engine.available_transitions(reg, case, user) if protocol else []
+            panels = [p for p in await await_each(reg.pm.hook.fengqiao_case_panels(
+                case=case, user={"id": user.id, "role": user.role, "room": user.room,
+                                 "csrf_token": ScopeState.from_scope(request.scope).csrf_token or ""},
+                registry=reg)) if p]
         status = CoreStatus(case["status"])
         ctx = {
             "user": user,
