@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from core.plugin_http import signed_in_user
 from core import cases
 from core.access import UserCtx
 from core.handoff.outbox import resend
@@ -17,12 +18,7 @@ __all__ = ["resend_delivery"]
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user: the web layer's log-in guard on plugin routes (session time-outs included)
-    leaves it on the connection state."""
-    user = request.state.get("fq_user")
-    if not isinstance(user, UserCtx):
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 @post("/cases/{case_id:int}/deliveries/{event_id:str}/resend", name="handoff_resend", include_in_schema=False,

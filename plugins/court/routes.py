@@ -11,15 +11,15 @@ import re
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response
 from litestar.utils.scope.state import ScopeState
 
+from core.plugin_http import registry_of, signed_in_user
 from core import cases
 from core.access import UserCtx
 from core.forms import FormErrors, validate_form
-from core.users import get_user
 
 from plugins.court import records, views
 from plugins.court.forms import ApplicationForm, DecisionForm, PacketForm
@@ -29,18 +29,11 @@ __all__ = ["ROUTES"]
 
 
 async def _user(request: Request) -> UserCtx:
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
-    if user is None:
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 def _registry(request: Request) -> Any:
-    return request.app.state["fq"].registry
+    return registry_of(request)
 
 
 def _csrf(request: Request) -> str:

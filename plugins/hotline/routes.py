@@ -14,17 +14,16 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException
 from litestar.response import Template
 from markupsafe import Markup
 
+from core.plugin_http import signed_in_user
 from core import clock
 from core.access import UserCtx, case_scope
 from core.db import read_transaction
 from core.lifecycle import OPEN_STATUSES
 from core.statistics.exports import content_disposition, table_csv
 from core.tables import Case
-from core.users import get_user
 
 from plugins.hotline.forms import CATEGORIES, SATISFACTION_LABELS
 from plugins.hotline.protocol import PROTOCOL
@@ -40,25 +39,7 @@ RESULT_LABELS = {"resolved": "已解决", "not_resolved": "未解决", "returned
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user, checked by the app's own log-in guard (the guards of the route named
-    ``dashboard``), so session idle and absolute timeouts apply here exactly as on core pages; an app
-    without that route falls back to the session's user."""
-    try:
-        index = request.app.get_handler_index_by_name("dashboard")
-    except Exception:  # pragma: no cover - an app without the core pages
-        index = None
-    if index is not None:
-        handler = index["handler"]
-        for guard in handler.resolve_guards():
-            await guard(request, handler)
-        user = request.state.get("fq_user")
-    else:  # pragma: no cover
-        session = request.scope.get("session") or {}
-        uid = session.get("uid") if isinstance(session, dict) else None
-        user = await get_user(uid) if isinstance(uid, int) else None
-    if not isinstance(user, UserCtx):
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 def _month(value: str | None) -> int | None:

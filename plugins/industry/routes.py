@@ -14,10 +14,11 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core.plugin_http import registry_of, signed_in_user
 from core import cases as core_cases
 from core.access import UserCtx
 from core.cases import NotFound, Refused
@@ -32,20 +33,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user, by the app's own session check (idle and absolute time-outs included).
-
-    These handlers are this plugin's web layer; they use the web app's session rule rather than a copy.
-    """
-    from web.auth import current_user
-
-    user = await current_user(request)
-    if user is None:
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 def _registry(request: Request) -> Any:
-    return request.app.state["fq"].registry
+    return registry_of(request)
 
 
 def _committees(request: Request) -> dict[str, Committee]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core.plugin_http import signed_in_user
 from core import clock
 from core.access import UserCtx
 from core.cases import CaseError, NotFound, Refused
@@ -24,7 +25,6 @@ from core.forms import FormErrors, validate_form
 from core.statistics.exports import content_disposition, table_csv, table_xlsx
 from core.statistics.subsidies import SubsidyError
 from core.tables import User
-from core.users import get_user
 
 from plugins.petition import report as reports
 from plugins.petition import service
@@ -37,15 +37,7 @@ BASE = "/channels/petition"
 
 
 async def _user(request: Request) -> UserCtx:
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
-    if user is None:
-        raise NotAuthorizedException("请先登录")
-    request.state["fq_user"] = user
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 def _fq(request: Request) -> Any:

@@ -14,18 +14,18 @@ from typing import Any
 import jinja2
 from litestar import Request, get, post
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from core.plugin_http import registry_of, signed_in_user
 from core.i18n import setup_jinja
 from core import cases, clock
 from core.access import UserCtx
 from core.forms import FormErrors, describe, validate_form
 from core.queries import visible_rooms
 from core.registry import Registry
-from core.users import get_user
 
 from plugins.police.forms import APPRAISAL_LABELS, VIOLATION_LABELS
 from plugins.police.protocol import eligibility_problems, guardian_problem, intake_of
@@ -43,29 +43,11 @@ STAFF = {"mediator", "supervisor", "admin"}
 
 
 async def _user(request: Request) -> UserCtx:
-    """The signed-in user, checked by the app's own log-in guard (the one its dashboard uses, found by
-    route name, so session timeouts apply here exactly as on core pages); without such a route, the
-    session's user."""
-    try:
-        index = request.app.get_handler_index_by_name("dashboard")
-    except Exception:  # pragma: no cover - an app without the core pages
-        index = None
-    if index is not None:
-        handler = index["handler"]
-        for guard in handler.resolve_guards():
-            await guard(request, handler)
-        user = request.state.get("fq_user")
-    else:
-        session = request.scope.get("session") or {}
-        uid = session.get("uid") if isinstance(session, dict) else None
-        user = await get_user(uid) if isinstance(uid, int) else None
-    if not isinstance(user, UserCtx):
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
-def _registry(request: Request) -> Registry:
-    return request.app.state["fq"].registry
+def _registry(request: Request) -> Any:
+    return registry_of(request)
 
 
 def _csrf(request: Request) -> str:

@@ -7,14 +7,14 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from core.plugin_http import registry_of, signed_in_user
 from core import cases
 from core.access import UserCtx
 from core.forms import FormErrors, validate_form
-from core.users import get_user
 from plugins.procuratorate.service import get_rules, recheck, recheck_schema
 
 __all__ = ["ROUTES"]
@@ -23,19 +23,11 @@ STAFF = {"mediator", "supervisor", "admin"}
 
 
 async def _user(request: Request) -> UserCtx:
-    if isinstance(request.state.get("fq_user"), UserCtx):
-        return request.state["fq_user"]
-    session = request.scope.get("session") or {}
-    uid = session.get("uid") if isinstance(session, dict) else None
-    user = await get_user(uid) if isinstance(uid, int) else None
-    if user is None:
-        raise NotAuthorizedException("请先登录")
-    return user
+    return signed_in_user(request)  # set by the app's log-in guard on plugin routes
 
 
 def _registry(request: Request) -> Any:
-    """The running registry (the web app keeps it in ``app.state["fq"]``)."""
-    return request.app.state["fq"].registry
+    return registry_of(request)
 
 
 async def _case(request: Request, case_id: int) -> tuple[UserCtx, dict[str, Any]]:
