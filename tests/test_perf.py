@@ -226,3 +226,19 @@ def test_case_read_is_audited_once_per_request(registry, world, make_case, arun,
                                            AuditEntry.target == f"GET /cases/{case['id']}"))
     assert len(reads) == 3 and {r["actor"] for r in reads} == {"med-a"}
     assert arun(audit.verify()).ok
+
+
+def test_format_money_with_a_cached_pattern_matches_babel():
+    from decimal import Decimal
+
+    from babel import numbers
+
+    from web import i18n
+
+    token = i18n._locale.set("zh_CN")
+    try:
+        for v in (Decimal("1200.5"), Decimal("0"), Decimal("1234567.899"), "88", 3):
+            assert i18n.format_money(v) == f"{numbers.format_decimal(Decimal(v), '#,##0.00', locale='zh_CN')} 元"
+        assert i18n.format_money(Decimal("1200.5")) == "1,200.50 元"
+    finally:
+        i18n._locale.reset(token)

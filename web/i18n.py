@@ -307,8 +307,11 @@ def format_money(value: Any) -> str:
     amount = decimal.Decimal(value)
     loc = current_locale()
     if loc == "zh_CN":
-        return f"{numbers.format_decimal(amount, '#,##0.00', locale=loc)} 元"
+        return f"{_YUAN_PATTERN.apply(amount, _date_patterns(loc)[0])} 元"  # = format_decimal(amount, '#,##0.00')
     return numbers.format_currency(amount, "CNY", locale=loc)
+
+
+_YUAN_PATTERN = numbers.parse_pattern("#,##0.00")
 
 
 def format_number(value: Any, digits: int | None = None) -> str:
