@@ -42,7 +42,7 @@ def tpl_plugin(tmp_path: Path):
         sys.modules.pop("fq_tpl_demo", None)
 
 
-def test_plugin_templates_render_and_cannot_override_core(settings, tpl_plugin):
+def test_plugin_templates_render_and_cannot_override_core(settings, tpl_plugin, world, login):
     from litestar.testing import TestClient
 
     from core.plugins import DEFAULT_PLUGINS
@@ -50,6 +50,7 @@ def test_plugin_templates_render_and_cannot_override_core(settings, tpl_plugin):
 
     app = create_app(settings, plugins=[*DEFAULT_PLUGINS, tpl_plugin], entry_points=False)
     with TestClient(app, base_url="https://testserver.local") as client:
+        login(client, "med-a")  # plugin pages sit behind the app's log-in guard
         resp = client.get("/channels/demo/hello")
         assert resp.status_code == 200
         assert resp.text == "插件模板：&lt;b&gt;调解员&lt;/b&gt;"  # autoescaped

@@ -114,7 +114,7 @@ def test_disabled_plugin_is_blocked(base_settings):
     assert "extra" not in reg.channels
 
 
-def test_channel_not_enabled_blocks_its_plugin_forms_and_routes(base_settings, tmp_path):
+def test_channel_not_enabled_blocks_its_plugin_forms_and_routes(base_settings, tmp_path, arun, login):
     from litestar.testing import TestClient
 
     from web.app import create_app
@@ -130,6 +130,12 @@ def test_channel_not_enabled_blocks_its_plugin_forms_and_routes(base_settings, t
         assert client.get("/channels/extra/hello").status_code == 404
     enabled = base_settings.with_(database_url=f"sqlite:///{tmp_path / 'db2.sqlite3'}", db_pool=False)
     with TestClient(create_app(enabled, plugins=plugins, entry_points=False), base_url="https://t.local") as client:
+        resp = client.get("/channels/extra/hello", follow_redirects=False)  # plugin pages are for staff
+        assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+        from core.users import create_user
+
+        arun(create_user("extra-admin", "correct-horse-1", role="admin"))
+        login(client, "extra-admin")
         resp = client.get("/channels/extra/hello")
         assert resp.status_code == 200 and resp.text == "extra-hello"
 
