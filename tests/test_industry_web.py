@@ -201,3 +201,9 @@ def test_each_committee_registers_over_http(client, login, world, arun, key, fie
     assert resp.status_code == 303, resp.text
     case = arun(load_case(int(resp.headers["location"].rsplit("/", 1)[1]), None))
     assert case["channel"] == key and case["intake"]
+    page = client.get(resp.headers["location"])  # the case page shows every intake value (lists too)
+    assert page.status_code == 200
+    if key == "property":
+        from plugins.industry.committees.property import ISSUES
+
+        assert f"{ISSUES['fees']}、{ISSUES['services']}" in page.text

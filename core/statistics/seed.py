@@ -413,6 +413,7 @@ async def seed(
         rooms, result.organisations, result.logins = await _ensure_world(reg, w, n_cases, rng)
         result.rooms = len(rooms)
         paths = {ch: _paths(reg.protocol(ch)) for ch in reg.channels}
+        initials = {ch: reg.protocol(ch).initial for ch in reg.channels}  # a case not yet moved stays here
         forms = {ch: reg.forms_for(ch) for ch in reg.channels}
         intake = {(f.channel, f.kind): sample_intake(f.schema) for fl in forms.values() for f in fl}
         sources = {ch: c.case_source for ch, c in reg.channels.items()}
@@ -433,7 +434,8 @@ async def seed(
             rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
             for reg_at in instants:
                 _one_case(w, rng, reg_at, now, rooms, room_weights, paths, forms, intake, sources, codes, weights,
-                          ids, counters, rows, version, rule_of, reg.settings.case_number_format, statuses)
+                          ids, counters, rows, version, rule_of, reg.settings.case_number_format, statuses,
+                          initials)
             return rows
 
         # Generation runs in a forked process (the data it needs is inherited, not pickled) while this
@@ -507,7 +509,8 @@ def _one_case(w: _Writer, rng: random.Random, reg_at: dt.datetime, now: dt.datet
               room_weights: list[float], paths: dict[str, dict[str, list[Any]]], forms: dict[str, list[Any]],
               intake: dict[tuple[str, str], str], sources: dict[str, str], codes: list[str], weights: list[int],
               ids: dict[str, int], counters: dict[str, int], rows: dict[str, list[tuple[Any, ...]]], version: str,
-              rule_of: dict[tuple[str, str], str], number_format: str, statuses: dict[str, dict[str, str]]) -> None:
+              rule_of: dict[tuple[str, str], str], number_format: str, statuses: dict[str, dict[str, str]],
+              initials: dict[str, str]) -> None:
     random_ = rng.random
     room = rng.choices(rooms, cum_weights=room_weights)[0]
     channel = room["channel"]
@@ -555,13 +558,13 @@ def _one_case(w: _Writer, rng: random.Random, reg_at: dt.datetime, now: dt.datet
     ts = _ts
     reg_ts = ts(w, reg_at)
     ids["core_case_event"] += 1
-    events.append((ids["core_case_event"], case_id, "case.registered", "", "", path[0].sources[0] if path else "registered",
+    events.append((ids["core_case_event"], case_id, "case.registered", "", "", path[0].sources[0] if path else initials[channel],
                    mediator, "", f'{{"number":"{number}","channel":"{channel}","kind":"{form.kind}"}}', False, reg_ts))
     at = reg_at
     accepted_at = closed_at = archived_at = None
     outcome = outcome_reason = route = ""
     agreement_amount = None
-    state = path[0].sources[0] if path else "registered"
+    state = path[0].sources[0] if path else initials[channel]
     status = "registered"
     for t in path:
         at = at + dt.timedelta(hours=rng.uniform(2, 24 * (10 if t.target in ("settled", "not_settled") else 3)))
