@@ -32,17 +32,16 @@ async def current_user(connection: ASGIConnection) -> UserCtx | None:
     user = None
     session = connection.scope.get("session") or {}
     uid = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
-    if isinstance(uid, int) and _session_alive(session):
+    if isinstance(uid, int) and session_alive(session):
         user = await get_user_cached(uid)  # a ≤ 2 s cache, dropped on log-out and deactivation
-        now = clock.now().timestamp()
-        if now - session["seen"] >= SEEN_GRANULARITY:  # sliding idle timeout, written at most once a minute
-            session["seen"] = now
     connection.state["fq_user"] = user
     return user
 
 
-def _session_alive(session: dict[str, Any]) -> bool:
-    """Idle (30 min) and absolute (12 h) timeouts; an expired session is emptied server-side."""
+def session_alive(session: dict[str, Any]) -> bool:
+    """Idle (30 min) and absolute (12 h) timeouts on a dict holding ``iat`` and ``seen`` (a staff session,
+    or a party's part of one); an expired one is emptied, a live one's last-seen time slides forward —
+    at most once a minute, since each change rewrites the stored session."""
     now = clock.now().timestamp()
     issued, seen = session.get("iat"), session.get("seen")
     if not isinstance(issued, int | float) or not isinstance(seen, int | float):
@@ -51,6 +50,8 @@ def _session_alive(session: dict[str, Any]) -> bool:
     if now - seen > IDLE_TIMEOUT.total_seconds() or now - issued > ABSOLUTE_TIMEOUT.total_seconds():
         session.clear()
         return False
+    if now - seen >= SEEN_GRANULARITY:
+        session["seen"] = now
     return True
 
 

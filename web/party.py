@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from core import audit, clock
 from core.access import UserCtx
-from core.cases import NotFound, Refused, create_case, load_case, room_for_user
+from core.cases import NotFound, Refused, load_case, room_for_user
 from core.followups import FollowUpIn, PERFORMANCE_LABELS, SATISFACTION_LABELS
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
@@ -25,7 +25,7 @@ from core.online import service, video
 from core.online.service import PartySession, SlotIn
 from core.online.tables import Slot
 from core.tables.org import Room
-from web.auth import current_user, requires_login
+from web.auth import current_user, requires_login, session_alive
 from web.forms import form_items
 from web.rendering import render
 from web.sessions import renew_session
@@ -34,8 +34,6 @@ from web.state import app_state
 __all__ = ["PARTY_ROUTES", "STAFF_ROUTES"]
 
 PARTY_KEY = "party"
-IDLE = dt.timedelta(minutes=30)
-ABSOLUTE = dt.timedelta(hours=12)
 
 
 # ---------------------------------------------------------------- party session
@@ -46,17 +44,9 @@ async def _party(request: Request) -> PartySession | None:
     data = session.get(PARTY_KEY) if isinstance(session, dict) else None
     if not isinstance(data, dict):
         return None
-    now = clock.now().timestamp()
-    if not isinstance(data.get("iat"), int | float) or not isinstance(data.get("seen"), int | float) or (
-            now - data["seen"] > IDLE.total_seconds() or now - data["iat"] > ABSOLUTE.total_seconds()):
-        session.pop(PARTY_KEY, None)
-        return None
-    ps = await service.check_session(data)
+    ps = await service.check_session(data) if session_alive(data) else None  # the staff time-outs apply
     if ps is None:
         session.pop(PARTY_KEY, None)
-        return None
-    if now - data["seen"] >= 60:  # written at most once a minute (each change rewrites the stored session)
-        data["seen"] = now
     return ps
 
 
@@ -80,7 +70,7 @@ def _party_page(request: Request, name: str, context: dict[str, Any], status_cod
 async def party_link(request: Request, token: FromPath[str]) -> Template:
     """The page a party's link opens: get a code, then enter it with the last ID digits."""
     try:
-        link = await service.open_link(token)
+        await service.open_link(token)
     except NotFound as exc:
         return _party_page(request, "invalid", {"message": exc.message}, status_code=404)
     return _party_page(request, "verify", {"token": token, "errors": {}, "sent": request.query_params.get("sent")})
@@ -301,21 +291,12 @@ async def apply_submit(request: Request) -> Any:
     intake = CaseIntake(summary=intake.summary, dispute_type=intake.dispute_type, claims=intake.claims,
                         source="application")
     try:
-        case = await create_case(reg, room=room, form=channel_form, intake=intake, parties=[applicant, respondent],
-                                 fields=fields, actor=None, actor_label="当事人在线申请", cipher=st.cipher)
+        case, applicant_cp = await service.register_application(
+            reg, room=room, form=channel_form, intake=intake, parties=[applicant, respondent], fields=fields,
+            cipher=st.cipher)
     except FormErrors as exc:
         return _party_page(request, "apply", {"rooms": rooms, "errors": exc.errors, "values": form}, status_code=422)
-    from core.cases import write_event
-    from core.db import write_transaction
-    from core.tables import CaseParty
-
-    async with write_transaction():
-        await write_event(case["id"], "online.applied", actor=None, actor_label="当事人在线申请",
-                          data={"consent": True, "notice": "权利义务告知（人民调解法 第二十三条、第二十四条）"})
-        applicant_cp = await CaseParty.select(CaseParty.id).where(
-            CaseParty.case == case["id"], CaseParty.role == "applicant").first()
-        await CaseParty.update({CaseParty.consent: "agreed"}).where(CaseParty.id == applicant_cp["id"])
-    await service.create_link(reg, case["id"], applicant_cp["id"], None, st.cipher)
+    await service.create_link(reg, case["id"], applicant_cp, None, st.cipher)
     await audit.record("party.applied", actor="party", target=f"case:{case['id']}", ip=_ip(request))
     return _party_page(request, "applied", {"number": case["number"], "room": room})
 

@@ -31,12 +31,12 @@ from core.idnumbers import mask_phone
 from core.online.tables import ESignature, Message, OneTimeCode, PartyLink, Slot
 from core.plugins import await_me_maybe, call_each
 from core.registry import Registry
-from core.tables import Agreement, Case, CaseParty, FollowUp, MediationSession, Party
+from core.tables import Agreement, Case, CaseParty, FollowUp, MediationSession
 from core.tables.org import Room
 
 __all__ = [
     "LINK_DAYS", "CODE_MINUTES", "MAX_ATTEMPTS", "PartySession", "agreement_text", "book_slot", "cancel_slot",
-    "confirm_signature", "create_link", "create_slot", "deliver", "open_link", "party_view", "request_code",
+    "confirm_signature", "create_link", "register_application", "create_slot", "deliver", "open_link", "party_view", "request_code",
     "SlotIn", "room_messages", "room_slots", "send_due_reminders", "verify", "text_hash",
 ]
 
@@ -111,6 +111,30 @@ async def room_messages(user: UserCtx, limit: int = 100) -> list[dict[str, Any]]
                                  Message.case.number.as_alias("case_number"),
                                  Message.room.name.as_alias("room_name"))
                   .where(Message.room.is_in(rooms)).order_by(Message.id, ascending=False).limit(limit))
+
+
+# ---------------------------------------------------------------- online applications
+
+
+async def register_application(reg: Registry, *, room: Mapping[str, Any], form: Any, intake: Any, parties: list[Any],
+                               fields: Any, cipher: FieldCipher) -> tuple[dict[str, Any], int]:
+    """Register a party's online application with the applicant's consent and the rights notice, in one
+    transaction (validated input only). Returns the case and the applicant's case-party id.
+
+    Raises:
+        FormErrors: as :func:`core.cases.create_case`; nothing is stored.
+    """
+    from core.cases import create_case
+
+    async with write_transaction():
+        case = await create_case(reg, room=room, form=form, intake=intake, parties=parties, fields=fields,
+                                 actor=None, actor_label="当事人在线申请", cipher=cipher)
+        applicant = await CaseParty.select(CaseParty.id).where(
+            CaseParty.case == case["id"], CaseParty.role == "applicant").first()
+        await CaseParty.update({CaseParty.consent: "agreed"}).where(CaseParty.id == applicant["id"])
+        await write_event(case["id"], "online.applied", actor=None, actor_label="当事人在线申请",
+                          data={"consent": True, "notice": "权利义务告知（人民调解法 第二十三条、第二十四条）"})
+    return case, int(applicant["id"])
 
 
 # ---------------------------------------------------------------- links and codes
@@ -534,5 +558,3 @@ async def links_of_case(case_id: int) -> list[dict[str, Any]]:
         PartyLink.case == case_id).order_by(PartyLink.id)
 
 
-async def party_lookup(party_id: int) -> dict[str, Any] | None:
-    return await Party.select(Party.id, Party.name).where(Party.id == party_id).first()
