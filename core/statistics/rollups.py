@@ -404,16 +404,30 @@ async def rebuild_rollups(reg: Registry) -> dict[str, int]:
                             f"{room_expr} AS room, channel, '{dim}' AS dim, {v1} AS v1, {v2} AS v2, {sums} "
                             f"FROM stats_rebuild GROUP BY {grp}) g WHERE {nonzero}"
                         )
-            for i, s in enumerate(indicators):
-                for org_expr, room_expr, group in (("organisation", "room", "period, organisation, room, channel"),
-                                                   ("organisation", "0", "period, organisation, channel"),
-                                                   (str(ALL_ORGS), "0", "period, channel")):
-                    await _run(
-                        "INSERT INTO stats_indicator (statistic, period, organisation, room, channel, value) "
-                        f"SELECT * FROM (SELECT {_lit(s.name)} AS statistic, period, {org_expr} AS organisation, "
-                        f"{room_expr} AS room, channel, SUM(i_{i}) AS value FROM stats_rebuild GROUP BY {group}) g "
-                        "WHERE g.value <> 0"
-                    )
+            if indicators:
+                # Every indicator needs three GROUP BYs (room, organisation, everything). Run over
+                # stats_rebuild (one row per month, room, channel, dispute type and source: ~0.7 M rows
+                # at 1 M cases) that is 3 scans per indicator, ~180 scans in all — a third of the
+                # rebuild. The indicators do not depend on dispute type and source, so they are summed
+                # once, in one pass, to room level (~20 k rows); the three levels are grouped from that
+                # small table. Integer sums of sums: the same numbers.
+                await _run("DROP TABLE IF EXISTS stats_rebuild_room")
+                await _run(
+                    "CREATE TEMP TABLE stats_rebuild_room AS SELECT period, organisation, room, channel, "
+                    + ", ".join(f"SUM(i_{i}) AS i_{i}" for i in range(len(indicators)))
+                    + " FROM stats_rebuild GROUP BY period, organisation, room, channel"
+                )
+                for i, s in enumerate(indicators):
+                    for org_expr, room_expr, group in (("organisation", "room", "period, organisation, room, channel"),
+                                                       ("organisation", "0", "period, organisation, channel"),
+                                                       (str(ALL_ORGS), "0", "period, channel")):
+                        await _run(
+                            "INSERT INTO stats_indicator (statistic, period, organisation, room, channel, value) "
+                            f"SELECT * FROM (SELECT {_lit(s.name)} AS statistic, period, {org_expr} AS organisation, "
+                            f"{room_expr} AS room, channel, SUM(i_{i}) AS value FROM stats_rebuild_room "
+                            f"GROUP BY {group}) g WHERE g.value <> 0"
+                        )
+                await _run("DROP TABLE IF EXISTS stats_rebuild_room")
             await _run("DROP TABLE IF EXISTS stats_rebuild")
         med_triggers = plan.triggers & MED_TRIGGERS
         med_occ = _occurrences(plan, d, med_triggers, conclusions_only=True)
