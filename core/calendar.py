@@ -107,6 +107,10 @@ class WorkCalendar:
             raise ValueError(
                 f"dates listed as both extra holiday and extra workday: {_iso_list(both)}"
             )
+        # Per-year running counts of working days, filled on first use (the calendar is immutable).
+        # Counting the working days between two dates then costs two lookups instead of a walk over
+        # every day between them (pages count days overdue on cases years old).
+        object.__setattr__(self, "_running", {})
         for year, schedule in self.official.items():
             stray = {d for d in schedule.holidays | schedule.workdays if d.year != year}
             if stray:
@@ -140,12 +144,7 @@ class WorkCalendar:
     def any_provisional(self, a: date, b: date) -> bool:
         """Whether any date from ``a`` to ``b`` inclusive (in either order) is provisional."""
         lo, hi = min(a, b), max(a, b)
-        d = lo
-        while d <= hi:
-            if self.is_provisional(d):
-                return True
-            d += _ONE_DAY
-        return False
+        return self._count(lo - _ONE_DAY, hi, provisional=True) > 0
 
     # -- counting ----------------------------------------------------------------------------
 
@@ -182,12 +181,34 @@ class WorkCalendar:
         """
         if b < a:
             return -self.workdays_between(b, a)
-        count = 0
-        d = a + _ONE_DAY
-        while d <= b:
-            count += self.is_workday(d)
-            d += _ONE_DAY
-        return count
+        return self._count(a, b)
+
+    def _count(self, a: date, b: date, *, provisional: bool = False) -> int:
+        """Working days (``provisional``: provisional days) in ``(a, b]``, ``a <= b``."""
+        k = 1 if provisional else 0
+        first = self._running_of(a.year)[k]
+        if a.year == b.year:
+            return first[b.timetuple().tm_yday] - first[a.timetuple().tm_yday]
+        count = first[-1] - first[a.timetuple().tm_yday]
+        for year in range(a.year + 1, b.year):
+            count += self._running_of(year)[k][-1]
+        return count + self._running_of(b.year)[k][b.timetuple().tm_yday]
+
+    def _running_of(self, year: int) -> tuple[list[int], list[int]]:
+        """Running counts over ``year``: ``r[i]`` = working days (and provisional days) among its first
+        ``i`` days (``r[0] = 0``)."""
+        running = self._running.get(year)  # type: ignore[attr-defined]
+        if running is None:
+            work, prov, n, p, d = [0], [0], 0, 0, date(year, 1, 1)
+            while d.year == year:
+                is_work, is_prov = self._resolve(d)
+                n += is_work
+                p += is_prov
+                work.append(n)
+                prov.append(p)
+                d += _ONE_DAY
+            running = self._running[year] = (work, prov)  # type: ignore[attr-defined]
+        return running
 
     # -- construction from settings ----------------------------------------------------------
 

@@ -162,3 +162,27 @@ def test_add_workdays_lands_on_workday_n_steps_away(start: date, n: int) -> None
     assert CAL.is_workday(due)
     assert CAL.workdays_between(start, due) == n
     assert CAL.workdays_between(start, due - timedelta(days=1)) == n - 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.dates(date(2019, 6, 1), date(2031, 6, 30)), b=st.dates(date(2019, 6, 1), date(2031, 6, 30)))
+def test_workdays_between_counts_every_day_across_years(a: date, b: date) -> None:
+    """The running-count shortcut agrees with walking the days one by one, local days included, in
+    either direction and across year boundaries (years the library knows and the fallback years)."""
+    cal = WorkCalendar(extra_holidays={date(2026, 5, 6), date(2021, 1, 4)}, extra_workdays={date(2027, 3, 6)})
+    lo, hi = min(a, b), max(a, b)
+    walked = sum(cal.is_workday(lo + timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
+    assert cal.workdays_between(a, b) == (walked if a <= b else -walked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.dates(date(2000, 1, 1), date(2040, 12, 31)), span=st.integers(0, 800))
+def test_any_provisional_matches_a_walk(a: date, span: int) -> None:
+    """Whether a range holds a provisional day (a year neither the library nor the deployment knows)
+    agrees with asking day by day; local extra days are never provisional."""
+    cal = WorkCalendar(extra_holidays={date(2038, 1, 1)}, extra_workdays={date(2039, 2, 5)},
+                       official={2035: YearSchedule(holidays={date(2035, 1, 1)})})
+    b = min(a + timedelta(days=span), date(2040, 12, 31))
+    walked = any(cal.is_provisional(a + timedelta(days=i)) for i in range((b - a).days + 1))
+    assert cal.any_provisional(a, b) is walked
+    assert cal.any_provisional(b, a) is walked
