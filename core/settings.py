@@ -49,7 +49,7 @@ class Settings:
     case_number_format: str = DEFAULT_CASE_NUMBER_FORMAT
     secure_cookies: bool = True
     db_pool: bool = True
-    """Start a connection pool on PostgreSQL (always off for SQLite)."""
+    """Keep database connections for reuse (PostgreSQL: asyncpg's pool; SQLite: ``core.db``'s)."""
     trace_plugins: bool = False
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Overrides of deadline rules, keyed by rule key (see ``core.deadlines``)."""

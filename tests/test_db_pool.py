@@ -1,0 +1,85 @@
+"""The SQLite connection pool of ``core.db`` (Piccolo opens a connection per transaction otherwise).
+
+Behaviour that matters: a connection is reused only after its transaction ended cleanly and outside
+any transaction, a failed transaction's writes are gone for the next user of the connection,
+concurrent transactions get their own connections, and ``stop`` closes what the pool kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from core import db
+from core.migrate import migrate
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'pool.sqlite3'}"
+    db.configure(url)
+    asyncio.run(migrate())
+    return url
+
+
+def test_pool_reuses_clean_connections_and_drops_failed_work(sqlite_url: str) -> None:
+    from core.tables import Organisation
+
+    async def go() -> None:
+        engine = db.engine()
+        await db.start(pool=True)
+        try:
+            async with db.read_transaction():
+                first = engine.current_transaction.get().connection
+            async with db.read_transaction():
+                assert engine.current_transaction.get().connection is first  # reused
+            with pytest.raises(RuntimeError):
+                async with db.write_transaction():
+                    await Organisation.insert(Organisation(code="rolled-back", name="回滚的组织"))
+                    assert engine.current_transaction.get().connection is first
+                    raise RuntimeError("fail after writing")
+            assert not first.in_transaction  # handed back rolled back
+            async with db.read_transaction():
+                assert engine.current_transaction.get().connection is first
+                rows = await Organisation.raw("SELECT id FROM core_organisation WHERE code = {}", "rolled-back")
+            assert rows == []
+            # a statement outside a transaction borrows the pooled connection too, and gives it back
+            assert (await Organisation.raw("SELECT COUNT(*) AS n FROM core_organisation"))[0]["n"] == 0
+            assert engine._idle == [first]
+
+            # two transactions at once: two connections, both kept afterwards
+            seen = []
+            gate = asyncio.Event()
+
+            async def reader() -> None:
+                async with db.read_transaction():
+                    seen.append(engine.current_transaction.get().connection)
+                    await gate.wait()
+
+            tasks = [asyncio.create_task(reader()) for _ in range(2)]
+            while len(seen) < 2:
+                await asyncio.sleep(0.01)
+            gate.set()
+            await asyncio.gather(*tasks)
+            assert seen[0] is not seen[1]
+            assert len(engine._idle) == 2
+        finally:
+            await db.stop()
+        assert engine._idle == []
+        assert not first._running  # closed by stop
+
+    asyncio.run(go())
+
+
+def test_without_start_every_transaction_gets_a_fresh_connection(sqlite_url: str) -> None:
+    async def go() -> None:
+        engine = db.engine()
+        async with db.read_transaction():
+            first = engine.current_transaction.get().connection
+        async with db.read_transaction():
+            assert engine.current_transaction.get().connection is not first
+        assert engine._idle == [] and not first._running  # closed, as Piccolo does
+
+    asyncio.run(go())
