@@ -12,7 +12,7 @@ from typing import Any
 
 from core.tables import Case, Room
 
-__all__ = ["UserCtx", "ROLES", "case_scope", "room_scope"]
+__all__ = ["UserCtx", "ROLES", "case_scope", "case_scope_sql", "room_scope"]
 
 ROLES = {"mediator": "调解员", "supervisor": "督导/管理人员", "admin": "系统管理员"}
 
@@ -49,6 +49,18 @@ def case_scope(user: UserCtx) -> Any:
     if user.role == "mediator" and user.room is not None:
         return Case.room == user.room
     return Case.id == -1  # a user without a room or organisation sees nothing
+
+
+def case_scope_sql(user: UserCtx, case: str = "c", room: str = "r") -> tuple[str, list[Any]]:
+    """:func:`case_scope` as plain SQL (``{}`` placeholders) over ``core_case`` aliased ``case`` joined
+    to its ``core_room`` aliased ``room``."""
+    if user.role == "admin":
+        return "1 = 1", []
+    if user.role == "supervisor" and user.organisation is not None:
+        return f"{room}.organisation = {{}}", [user.organisation]
+    if user.role == "mediator" and user.room is not None:
+        return f"{case}.room = {{}}", [user.room]
+    return "1 = 0", []
 
 
 def room_scope(user: UserCtx) -> Any:

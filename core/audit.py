@@ -20,6 +20,7 @@ from typing import Any
 
 from core import clock
 from core.db import is_sqlite, write_transaction
+from core.sql import fetch_one
 from core.tables import AuditEntry
 
 __all__ = ["GENESIS", "VerifyResult", "record", "record_grouped", "verify"]
@@ -62,19 +63,21 @@ async def _append(entries: list[_Entry]) -> list[int]:
     async with write_transaction():
         if not is_sqlite():
             await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", _LOCK_KEY)
-        last = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first()
+        # plain SQL (core.sql): every case view appends an entry
+        last = await fetch_one("SELECT seq, hash FROM core_audit ORDER BY seq DESC LIMIT 1")
         seq = last["seq"] if last else 0
         prev = last["hash"] if last else GENESIS
-        rows = []
+        values, params = [], []
         for e in entries:
             seq += 1
             digest = _digest(prev, _canonical(seq, e.at, e.actor, e.action, e.target, e.ip, e.detail))
-            rows.append(AuditEntry(seq=seq, at=e.at, actor=e.actor[:100], action=e.action[:64], target=e.target[:200],
-                                   ip=e.ip[:64], detail=json.dumps(e.detail, ensure_ascii=False), prev_hash=prev,
-                                   hash=digest))
+            values.append("({}, {}, {}, {}, {}, {}, {}, {}, {})")
+            params += [seq, e.at, e.actor[:100], e.action[:64], e.target[:200], e.ip[:64],
+                       json.dumps(e.detail, ensure_ascii=False), prev, digest]
             seqs.append(seq)
             prev = digest
-        await AuditEntry.insert(*rows)
+        await AuditEntry.raw('INSERT INTO core_audit (seq, "at", actor, action, target, ip, detail, prev_hash, hash) '
+                             f"VALUES {', '.join(values)}", *params)
     return seqs
 
 

@@ -13,6 +13,7 @@ from core import clock
 from core.access import UserCtx
 from core.cases import Refused, write_event, load_case
 from core.db import write_transaction
+from core.sql import rows_of
 from core.deadline_service import check_extension, recompute_deadline
 from core.deadlines import DeadlineError, Extension, ExtensionMode
 from core.forms import FormErrors
@@ -36,9 +37,7 @@ TOLLING_LABELS = {
 
 
 async def clock_entries(case_id: int) -> list[dict[str, Any]]:
-    return await CaseClockEntry.select(
-        CaseClockEntry.all_columns(), CaseClockEntry.recorded_by.display_name.as_alias("recorder")
-    ).where(CaseClockEntry.case == case_id).order_by(CaseClockEntry.id)
+    return await rows_of(CaseClockEntry, "case", case_id, user_names=[("recorder", "recorded_by")])
 
 
 async def _main_rule(reg: Registry, case_id: int, user: UserCtx):

@@ -15,10 +15,11 @@ from typing import Any
 import msgspec
 
 from core import clock
-from core.access import UserCtx, case_scope
+from core.access import UserCtx, case_scope_sql
 from core.channels import IntakeForm
 from core.crypto import FieldCipher
 from core.db import is_sqlite, write_transaction
+from core.sql import fetch_one, json_columns
 from core.deadline_service import clock_starts, recompute_deadline
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
@@ -240,16 +241,20 @@ async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = Fa
     ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite's ``BEGIN
     IMMEDIATE`` already serialises writers), so concurrent changes to one case queue up.
     """
-    query = Case.select(Case.all_columns(), Case.room.name.as_alias("room_name"),
-                        Case.room.room_id.as_alias("room_key")).where(Case.id == case_id)
+    # plain SQL (core.sql): every page and action of a case starts here
+    sql = ('SELECT c.*, r.name AS room_name, r.room_id AS room_key FROM core_case c '
+           "JOIN core_room r ON r.id = c.room WHERE c.id = {}")
+    args: list[Any] = [case_id]
     if user is not None:
-        query = query.where(case_scope(user))
+        scope, scope_args = case_scope_sql(user, "c", "r")
+        sql += f" AND {scope}"
+        args += scope_args
     if for_update and not is_sqlite():
-        query = query.lock_rows("NO KEY UPDATE", of=(Case,))
-    rows = await query.output(load_json=True).first()
-    if rows is None:
+        sql += " FOR NO KEY UPDATE OF c"
+    row = await fetch_one(sql, *args, load_json=json_columns(Case))
+    if row is None:
         raise NotFound("案件不存在或无权查看")
-    return rows
+    return row
 
 
 async def case_context(case: dict[str, Any]) -> CaseContext:

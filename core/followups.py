@@ -18,6 +18,7 @@ from core import clock
 from core.access import UserCtx, case_scope
 from core.cases import Refused, load_case, write_event
 from core.db import write_transaction
+from core.sql import rows_of
 from core.plugins import await_each
 from core.registry import Registry
 from core.tables import Agreement, Case, FollowUp
@@ -93,8 +94,7 @@ async def record_followup(reg: Registry, case_id: int, actor: UserCtx | None, da
 
 
 async def followups_of_case(case_id: int) -> list[dict[str, Any]]:
-    return await FollowUp.select(FollowUp.all_columns(), FollowUp.visitor.display_name.as_alias("visitor_name")
-                                 ).where(FollowUp.case == case_id).order_by(FollowUp.id)
+    return await rows_of(FollowUp, "case", case_id, user_names=[("visitor_name", "visitor")])
 
 
 async def overdue_followups(user: UserCtx, today: dt.date | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from core.access import UserCtx, room_scope
 from core.cases import NotFound, Refused, load_case, write_event
 from core.db import write_transaction
 from core.lifecycle import OPEN_STATUSES
+from core.sql import fetch, json_columns
 from core.tables import Case, MediatorProfile, Recusal, Room, Training, User
 
 __all__ = [
@@ -165,15 +166,17 @@ class Suggestion:
 
 async def suggest_mediators(case: dict[str, Any]) -> list[Suggestion]:
     """Mediators of the case's organisation, eligible first, then speciality match, then lighter load."""
-    room = await Room.select(Room.organisation).where(Room.id == case["room"]).first()
-    org_rooms = Room.select(Room.id).where(
-        Room.organisation == room["organisation"] if room["organisation"] is not None else Room.id == case["room"])
-    mediators = await User.select(User.id, User.display_name, User.room.name.as_alias("room_name")).where(
-        User.role == "mediator", User.active == True, User.room.is_in(org_rooms))  # noqa: E712
+    # plain SQL (core.sql): the case page asks for this on every view of an open case
+    # the case's room and the other rooms of its organisation (a room without one: itself only)
+    mediators = await fetch(
+        "SELECT u.id, u.display_name, r.name AS room_name FROM core_user u JOIN core_room r ON r.id = u.room "
+        "WHERE u.role = 'mediator' AND u.active = {} AND (r.id = {} OR r.organisation = "
+        "(SELECT organisation FROM core_room WHERE id = {}))", True, case["room"], case["room"])
     ids = [m["id"] for m in mediators]
-    profiles = {p["user"]: p for p in await MediatorProfile.select().where(MediatorProfile.user.is_in(ids or [-1]))
-                .output(load_json=True)}
-    recused = {r["user"] for r in await Recusal.select(Recusal.user).where(Recusal.case == case["id"])}
+    profiles = {p["user"]: p for p in await fetch(
+        'SELECT * FROM core_mediator_profile WHERE "user" IN (' + ", ".join("{}" for _ in ids or [-1]) + ")",
+        *(ids or [-1]), load_json=json_columns(MediatorProfile))}
+    recused = {r["user"] for r in await fetch('SELECT "user" FROM core_recusal WHERE "case" = {}', case["id"])}
     loads: dict[int, int] = {}
     open_values = [s.value for s in OPEN_STATUSES]
     for row in await Case.raw(  # the open caseload of these mediators only

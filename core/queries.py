@@ -14,6 +14,7 @@ from piccolo.querystring import QueryString
 from core import clock
 from core.access import UserCtx, case_scope, room_scope
 from core.lifecycle import OPEN_STATUSES
+from core.sql import fetch, rows_of
 from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
 
 __all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "visible_rooms", "PAGE_SIZE"]
@@ -162,20 +163,35 @@ async def dashboard(user: UserCtx, limit: int = 50) -> dict[str, Any]:
     return {"cases": rows, "counts": counts, "today": today}
 
 
+_PARTY_SECRET = ("id_number_enc", "phone_enc", "id_number_index")
+
+
+def _parties_sql() -> str:
+    from core.tables import Party
+
+    cols = [c._meta.db_column_name for c in Party._meta.columns if c._meta.db_column_name not in _PARTY_SECRET]
+    return ("SELECT cp.id, cp.role, cp.consent, " + ", ".join(f'p."{c}" AS "party.{c}"' for c in cols)
+            + ' FROM core_case_party cp LEFT JOIN core_party p ON p.id = cp.party WHERE cp."case" = {} ORDER BY cp.id')
+
+
+_SQL: dict[str, str] = {}
+
+
 async def case_file(case_id: int) -> dict[str, Any]:
-    """Parties, sessions, agreement and timeline of a case already loaded with scope checks."""
-    parties = await CaseParty.select(
-        CaseParty.id, CaseParty.role, CaseParty.consent,
-        *CaseParty.party.all_columns(exclude=[CaseParty.party.id_number_enc, CaseParty.party.phone_enc,
-                                              CaseParty.party.id_number_index]),
-    ).where(CaseParty.case == case_id).order_by(CaseParty.id).output(nested=True)
-    sessions = await MediationSession.select(
-        MediationSession.all_columns(), MediationSession.recorded_by.display_name.as_alias("recorder")
-    ).where(MediationSession.case == case_id).order_by(MediationSession.held_at)
-    agreement = await Agreement.select().where(Agreement.case == case_id).first()
-    events = await CaseEvent.select(
-        CaseEvent.all_columns(), CaseEvent.actor.display_name.as_alias("actor_name")
-    ).where(CaseEvent.case == case_id).order_by(CaseEvent.id).output(load_json=True)
+    """Parties, sessions, agreement and timeline of a case already loaded with scope checks.
+
+    Plain SQL (``core.sql``): this runs on every view of the case page. Parties come nested
+    (``party``: the person, without the encrypted columns), as Piccolo's ``output(nested=True)`` gave them.
+    """
+    sql = _SQL.get("parties") or _SQL.setdefault("parties", _parties_sql())
+    parties = []
+    for row in await fetch(sql, case_id):
+        party = {k[6:]: v for k, v in row.items() if k.startswith("party.")}
+        parties.append({"id": row["id"], "role": row["role"], "consent": row["consent"], "party": party})
+    sessions = await rows_of(MediationSession, "case", case_id, user_names=[("recorder", "recorded_by")],
+                             order_by="held_at")
+    agreement = (await rows_of(Agreement, "case", case_id, order_by="", limit=1) or [None])[0]
+    events = await rows_of(CaseEvent, "case", case_id, user_names=[("actor_name", "actor")], load_json=True)
     return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events}
 
 

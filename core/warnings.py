@@ -19,6 +19,7 @@ from core.access import UserCtx
 from core.cases import Refused, load_case, write_event
 from core.lifecycle import OPEN_STATUSES
 from core.db import write_transaction
+from core.sql import fetch, rows_of
 from core.forms import FormErrors
 from core.registry import Registry
 from core.tables import Case, RiskWarning, Room, User, WarningNotice
@@ -75,11 +76,9 @@ async def set_flags(reg: Registry, case_id: int, actor: UserCtx, flags: list[str
 
 
 async def warnings_of_case(case_id: int) -> list[dict[str, Any]]:
-    warnings = await RiskWarning.select(RiskWarning.all_columns(),
-                                        RiskWarning.raised_by.display_name.as_alias("raiser")).where(
-        RiskWarning.case == case_id).order_by(RiskWarning.id)
-    ids = [w["id"] for w in warnings] or [-1]
-    notices = await WarningNotice.select().where(WarningNotice.warning.is_in(ids)).order_by(WarningNotice.id)
+    warnings = await rows_of(RiskWarning, "case", case_id, user_names=[("raiser", "raised_by")])
+    notices = await fetch('SELECT n.* FROM core_warning_notice n JOIN core_risk_warning w ON w.id = n.warning '
+                          'WHERE w."case" = {} ORDER BY n.id', case_id) if warnings else []
     for w in warnings:
         w["notices"] = [n for n in notices if n["warning"] == w["id"]]
     return warnings

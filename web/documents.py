@@ -30,9 +30,9 @@ from core.documents.docx import render_docx
 from core.documents.facts import FileFacts, load_facts
 from core.documents.model import DocumentDef
 from core.documents.policy import current as current_policy
+from core.sql import fetch_one
 from core.documents.policy import policy_from_settings
 from core.documents.signing import WetSignatureIn, record_signature
-from core.documents.tables import ArchiveRecord
 from core.documents.validator import ESIGN_CITATION, agreement_findings, needs_wet_signature
 from core.forms import FormErrors, validate_form
 from core.plugins import await_me_maybe
@@ -291,7 +291,7 @@ async def case_panel(case: Mapping[str, Any], user: Mapping[str, Any]) -> dict[s
                  state="已登记书面签署记录。" if recorded else "尚未登记书面签署记录。"))
     status = (Markup("缺少必备材料：{names}").format(names="；".join(f"{e.no}. {e.title}" for e in missing))
               if missing else Markup("必备材料齐全"))
-    sealed = await ArchiveRecord.select(ArchiveRecord.sha256).where(ArchiveRecord.case == cid).first()
+    sealed = await fetch_one("SELECT sha256 FROM documents_archive WHERE \"case\" = {} LIMIT 1", cid)
     if sealed:
         status = Markup("已归档，卷宗校验码 <code>{short}…</code>").format(short=sealed["sha256"][:16])
     parts.append(Markup('<p class="file-status">卷宗：{present}/{total} 项已附卷；{status}。'

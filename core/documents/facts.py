@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.documents.tables import FileItem, SignatureRecord
-from core.tables import Agreement, CaseParty, FollowUp, MediationSession
+from core.sql import fetch_one, rows_of
+from core.tables import Agreement, CaseParty, MediationSession
 
-__all__ = ["FileFacts", "load_facts", "reusing_case_file"]
+__all__ = ["FileFacts", "load_facts", "loaded_case_file", "reusing_case_file"]
 
 _PARTY_FIELDS = ("kind", "name", "gender", "ethnicity", "id_number_masked", "phone_masked", "credit_code", "address")
 _loaded: ContextVar[tuple[int, Mapping[str, Any]] | None] = ContextVar("fq_loaded_case_file", default=None)
@@ -28,6 +29,12 @@ def reusing_case_file(case_id: int, file: Mapping[str, Any]) -> Iterator[None]:
         yield
     finally:
         _loaded.reset(token)
+
+
+def loaded_case_file(case_id: int) -> Mapping[str, Any] | None:
+    """The case file given to :func:`reusing_case_file` for ``case_id``, if this runs inside that block."""
+    loaded = _loaded.get()
+    return loaded[1] if loaded is not None and loaded[0] == int(case_id) else None
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,10 @@ async def load_facts(case: Mapping[str, Any]) -> FileFacts:
         agreement = file["agreement"]
     else:
         parties, sessions, agreement = await _read_parties_sessions_agreement(case_id)
-    followups = await FollowUp.count().where((FollowUp.case == case_id) & FollowUp.done_on.is_not_null())
-    items = await FileItem.select().where(FileItem.case == case_id).order_by(FileItem.id)
-    signatures = await SignatureRecord.select().where(SignatureRecord.case == case_id).order_by(SignatureRecord.id)
+    followups = int((await fetch_one('SELECT COUNT(*) AS n FROM core_followup WHERE "case" = {} '
+                                     "AND done_on IS NOT NULL", case_id) or {}).get("n") or 0)
+    items = await rows_of(FileItem, "case", case_id)
+    signatures = await rows_of(SignatureRecord, "case", case_id)
     return FileFacts(
         case=case,
         parties=tuple(parties),

@@ -31,6 +31,7 @@ from core.idnumbers import mask_phone
 from core.online.tables import ESignature, Message, OneTimeCode, PartyLink, Slot
 from core.plugins import await_me_maybe, call_each
 from core.registry import Registry
+from core.sql import fetch
 from core.tables import Agreement, Case, CaseParty, FollowUp, MediationSession
 from core.tables.org import Room
 
@@ -546,15 +547,21 @@ async def send_due_reminders(reg: Registry, cipher: FieldCipher) -> int:
 
 
 async def parties_with_phone(case_id: int) -> list[dict[str, Any]]:
+    from core.documents.facts import loaded_case_file
+
+    file = loaded_case_file(case_id)
+    if file is not None:  # the case page read the parties already (same snapshot)
+        return [{"id": p["id"], "role": p["role"], "name": p["party"]["name"],
+                 "phone_masked": p["party"]["phone_masked"]} for p in file["parties"]]
     return await CaseParty.select(CaseParty.id, CaseParty.role, CaseParty.party.name.as_alias("name"),
                                   CaseParty.party.phone_masked.as_alias("phone_masked")).where(
         CaseParty.case == case_id).order_by(CaseParty.id)
 
 
 async def links_of_case(case_id: int) -> list[dict[str, Any]]:
-    return await PartyLink.select(PartyLink.id, PartyLink.case_party, PartyLink.created_at, PartyLink.expires_at,
-                                  PartyLink.revoked, PartyLink.verified_at,
-                                  PartyLink.case_party.party.name.as_alias("name")).where(
-        PartyLink.case == case_id).order_by(PartyLink.id)
+    return await fetch(  # plain SQL (core.sql): the case page's online panel reads this on every view
+        "SELECT l.id, l.case_party, l.created_at, l.expires_at, l.revoked, l.verified_at, p.name AS name "
+        "FROM online_party_link l LEFT JOIN core_case_party cp ON cp.id = l.case_party "
+        'LEFT JOIN core_party p ON p.id = cp.party WHERE l."case" = {} ORDER BY l.id', case_id)
 
 

@@ -18,6 +18,7 @@ from core.deadline_service import CONFIRMATION_RULE, deadline_for, recompute_dea
 from core.deadlines import compute_clock
 from core.forms import FormErrors
 from core.registry import Registry
+from core.sql import rows_of
 from core.tables import Agreement, Case
 
 from plugins.court.forms import ApplicationForm, DecisionForm, PacketForm, RETURN_REASONS, TERMINATION_GROUNDS
@@ -198,7 +199,8 @@ async def on_transitioned(reg: Registry, event: dict[str, Any]) -> None:
 
 
 async def load_record(case_id: int) -> dict[str, Any] | None:
-    return await CourtReferral.select().where(CourtReferral.case == case_id).output(load_json=True).first()
+    rows = await rows_of(CourtReferral, "case", case_id, order_by="", limit=1, load_json=True)  # core.sql: hot
+    return rows[0] if rows else None
 
 
 async def _for_confirmation(case_id: int, user: UserCtx) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:

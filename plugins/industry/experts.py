@@ -24,6 +24,7 @@ from core.cases import NotFound, Refused, load_case, write_event
 from core.db import write_transaction
 from core.forms import FormErrors
 from core.lifecycle import OPEN_STATUSES
+from core.sql import fetch, rows_of
 from plugins.industry.tables import Consultation, Expert, Opinion, Recusal
 
 if TYPE_CHECKING:
@@ -96,10 +97,9 @@ async def experts_of(c: Committee) -> list[dict[str, Any]]:
 
 async def pool_status(c: Committee) -> list[dict[str, Any]]:
     """Per category: label, number of active experts, whether the pool is active."""
-    rows = await Expert.select(Expert.category, Expert.id).where((Expert.committee == c.key) & (Expert.active == True))  # noqa: E712
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["category"]] = counts.get(r["category"], 0) + 1
+    rows = await fetch("SELECT category, COUNT(*) AS n FROM industry_expert WHERE committee = {} AND active = {} "
+                       "GROUP BY category", c.key, True)
+    counts: dict[str, int] = {r["category"]: int(r["n"]) for r in rows}
     return [{"key": cat.key, "label": cat.label, "count": counts.get(cat.key, 0),
              "active": counts.get(cat.key, 0) >= MIN_POOL} for cat in c.expert_categories]
 
@@ -204,7 +204,7 @@ async def record_opinion(committees: dict[str, Committee], case_id: int, user: U
 
 async def consultations_for_case(c: Committee | None, case_id: int) -> list[dict[str, Any]]:
     """The case's consultations with their opinions and recusals (for the panel and the case file)."""
-    rows = await Consultation.select().where(Consultation.case == case_id).order_by(Consultation.id)
+    rows = await rows_of(Consultation, "case", case_id)  # plain SQL (core.sql): every committee case page
     if not rows:
         return []
     ids = [r["id"] for r in rows]

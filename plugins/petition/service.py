@@ -20,6 +20,7 @@ from core.cases import CaseError, NotFound, Refused, load_case, write_event
 from core.db import write_transaction
 from core.forms import FormErrors
 from core.registry import Registry
+from core.sql import rows_of
 from core.tables import Case, MediatorProfile, User
 
 from plugins.petition.forms import (
@@ -72,9 +73,9 @@ async def petition_case(case_id: int, user: UserCtx | None, *, for_update: bool 
 
 
 async def petition_file(case_id: int) -> dict[str, Any] | None:
-    return await PetitionFile.select(
-        PetitionFile.all_columns(), PetitionFile.supervisor.display_name.as_alias("supervisor_name")
-    ).where(PetitionFile.case == case_id).output(load_json=True).first()
+    rows = await rows_of(PetitionFile, "case", case_id, user_names=[("supervisor_name", "supervisor")],
+                         order_by="", limit=1, load_json=True)  # plain SQL (core.sql): every petition case page
+    return rows[0] if rows else None
 
 
 async def team_members(file_id: int) -> list[dict[str, Any]]:

@@ -20,7 +20,9 @@ from core.deadline_service import recompute_deadline
 from core.deadlines import Clock, Pause, compute_clock
 from core.lifecycle import CoreStatus
 from core.registry import Registry
-from core.tables import Agreement, Case, CaseClockEntry, CaseEvent, MediationSession
+from core.documents.facts import loaded_case_file
+from core.sql import fetch, fetch_one
+from core.tables import Agreement, Case, CaseClockEntry
 
 from plugins.police.forms import EXCLUSION_LABELS
 from plugins.police.protocol import ReturnForm, eligibility_problems, guardian_problem, intake_of
@@ -76,9 +78,10 @@ async def panel_clocks(reg: Registry, case: dict[str, Any], today: dt.date | Non
     """What the police panel shows about time: first session (met or due), the second-session window
     and the station's own case limit (context)."""
     today = today or clock.today()
-    sessions = await MediationSession.select(MediationSession.held_at).where(
-        MediationSession.case == case["id"]).order_by(MediationSession.held_at)
-    entries = await CaseClockEntry.select().where(CaseClockEntry.case == case["id"], CaseClockEntry.kind == "pause")
+    file = loaded_case_file(case["id"])  # the case page read the sessions already (same snapshot)
+    sessions = list(file["sessions"]) if file is not None else await fetch(
+        'SELECT held_at FROM core_session WHERE "case" = {} ORDER BY held_at', case["id"])
+    entries = await fetch('SELECT * FROM core_case_clock_entry WHERE "case" = {} AND kind = {}', case["id"], "pause")
     out: dict[str, Any] = {"sessions": len(sessions), "first": None, "second": None, "station": None}
     first_due = case.get("deadline") if case.get("clock_started_on") else None
     if sessions:
@@ -94,9 +97,9 @@ async def panel_clocks(reg: Registry, case: dict[str, Any], today: dt.date | Non
         out["first"] = {"held_on": None, "due": first_due, "late": today > first_due}
     rule = reg.deadline_rules.get("police_station_case_limit")
     started = intake_of(case).get("station_accepted_on")
-    restarted = await CaseEvent.select(CaseEvent.created_at).where(
-        CaseEvent.case == case["id"], CaseEvent.type.is_in(["case.not_settled", "police.agreement_breached"])
-    ).order_by(CaseEvent.id, ascending=False).first()
+    restarted = await fetch_one(
+        'SELECT created_at FROM core_case_event WHERE "case" = {} AND type IN ({}, {}) ORDER BY id DESC LIMIT 1',
+        case["id"], "case.not_settled", "police.agreement_breached")
     if restarted is not None:  # 程序规定 第一百八十五条: the station's limit runs from the failure or breach
         started = restarted["created_at"].astimezone(clock.TZ).date()
     out["station_restarted"] = restarted is not None

@@ -22,7 +22,8 @@ from core.access import UserCtx
 from core.cases import Refused, apply_transition, load_case, write_event
 from core.db import write_transaction
 from core.registry import Registry
-from core.tables import Agreement, CaseEvent
+from core.sql import fetch_one
+from core.tables import Agreement
 from plugins.procuratorate.rules import (
     Eligibility,
     EligibilityFacts,
@@ -141,10 +142,8 @@ async def recheck(reg: Registry, case_id: int, user: UserCtx, form: Any) -> Elig
 
 
 async def latest_check(case_id: int) -> dict[str, Any] | None:
-    row = await CaseEvent.select(CaseEvent.id, CaseEvent.data, CaseEvent.created_at, CaseEvent.actor_label).where(
-        (CaseEvent.case == case_id) & (CaseEvent.type == CHECK_EVENT)
-    ).order_by(CaseEvent.id, ascending=False).output(load_json=True).first()
-    return row
+    return await fetch_one('SELECT id, data, created_at, actor_label FROM core_case_event WHERE "case" = {} '
+                           "AND type = {} ORDER BY id DESC LIMIT 1", case_id, CHECK_EVENT, load_json=("data",))
 
 
 async def enrich_report(event: dict[str, Any]) -> None:

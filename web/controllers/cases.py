@@ -23,7 +23,7 @@ from core.db import read_transaction
 from core.plugins import await_each
 from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
-from core.tables import Recusal, User
+from core.sql import fetch, fetch_one
 from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
 from web.auth import current_user, requires_login
 from web.forms import form_items
@@ -52,9 +52,10 @@ OPEN = {s.value for s in OPEN_STATUSES}
 
 async def _people_context(case: dict[str, Any]) -> dict[str, Any]:
     """Mediator suggestions, recusals, warnings and follow-ups for the case page."""
-    recusals = await Recusal.select(Recusal.reason, Recusal.created_at, Recusal.user.display_name.as_alias("name")).where(
-        Recusal.case == case["id"]).order_by(Recusal.id)
-    mediator = await User.select(User.display_name).where(User.id == case["mediator"]).first() if case["mediator"] else None
+    recusals = await fetch("SELECT r.reason, r.created_at, u.display_name AS name FROM core_recusal r "
+                           'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id', case["id"])
+    mediator = await fetch_one("SELECT display_name FROM core_user WHERE id = {}", case["mediator"]) if (
+        case["mediator"]) else None
     return {
         # only open cases offer assignment; skip the caseload query for the rest
         "suggestions": await mediators.suggest_mediators(case) if case["status"] in OPEN else [],

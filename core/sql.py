@@ -1,0 +1,88 @@
+"""Plain-SQL reads for the hot pages (the case page reads some twenty row sets per view).
+
+Building a Piccolo ``select`` with joined columns costs about 2 ms of Python per query (measured: the
+parties of a case, 2.1 ms through Piccolo against 0.2 ms as the same plain SQL), so the case page's
+reads use these helpers instead. They run through the same engine and transaction as Piccolo
+(``Table.raw``), so rows come back with the same Python types (SQLite's converters are keyed by the
+declared column type, which ``t.*`` and plain column references keep). JSON columns are decoded only
+where a caller asks for it, as Piccolo's ``output(load_json=True)`` did.
+
+The SQL of :func:`rows_of` is generated from the table's Piccolo metadata once per shape and cached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from piccolo.columns import JSON, JSONB
+from piccolo.table import Table
+
+__all__ = ["fetch", "fetch_one", "rows_of", "json_columns"]
+
+
+def _runner() -> type[Table]:
+    from core.tables import Case
+
+    return Case
+
+
+def _decode(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    names = tuple(names)
+    if names:
+        for row in rows:
+            for name in names:
+                value = row.get(name)
+                if isinstance(value, str | bytes):
+                    row[name] = json.loads(value)
+    return rows
+
+
+async def fetch(sql: str, *args: Any, load_json: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Rows of ``sql`` (``{}`` placeholders, as in ``Table.raw``) as dicts; ``load_json`` names the
+    columns to decode from JSON text."""
+    return _decode(await _runner().raw(sql, *args), load_json)
+
+
+async def fetch_one(sql: str, *args: Any, load_json: Iterable[str] = ()) -> dict[str, Any] | None:
+    rows = await fetch(sql, *args, load_json=load_json)
+    return rows[0] if rows else None
+
+
+@lru_cache(maxsize=256)
+def json_columns(table: type[Table]) -> tuple[str, ...]:
+    """Names of ``table``'s JSON / JSONB columns."""
+    return tuple(c._meta.db_column_name for c in table._meta.columns if isinstance(c, JSON | JSONB))
+
+
+@lru_cache(maxsize=256)
+def _rows_sql(table: type[Table], key: str, user_names: tuple[tuple[str, str], ...], order_by: str,
+              exclude: tuple[str, ...], limit: int | None) -> str:
+    t = table._meta.tablename
+    if exclude:
+        cols = ", ".join(f't."{c._meta.db_column_name}"' for c in table._meta.columns
+                         if c._meta.db_column_name not in exclude)
+    else:
+        cols = "t.*"
+    joins = []
+    for i, (alias, fk) in enumerate(user_names):
+        cols += f', u{i}.display_name AS "{alias}"'
+        joins.append(f'LEFT JOIN core_user u{i} ON u{i}.id = t."{fk}"')
+    sql = f'SELECT {cols} FROM "{t}" t {" ".join(joins)} WHERE t."{key}" = {{}}'
+    if order_by:
+        sql += " ORDER BY " + ", ".join(f't."{c}"' for c in order_by.split(","))
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return sql
+
+
+async def rows_of(table: type[Table], key: str, value: Any, *, user_names: Sequence[tuple[str, str]] = (),
+                  order_by: str = "id", exclude: Sequence[str] = (), load_json: bool = False,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """Every column of ``table``'s rows whose ``key`` column equals ``value``, ordered by ``order_by``
+    (comma-separated column names); ``user_names`` adds ``(alias, fk column)`` pairs: the display name
+    of the user a foreign key points to (``NULL`` when it is empty)."""
+    sql = _rows_sql(table, key, tuple(user_names), order_by, tuple(exclude), limit)
+    return await fetch(sql, value, load_json=json_columns(table) if load_json else ())
