@@ -12,6 +12,7 @@ HTML form (:func:`validate_form`) and the JSON API (:func:`validate_data`), and 
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -96,6 +97,13 @@ def _choices(t: Any, labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 def describe(schema: type[msgspec.Struct]) -> list[FieldSpec]:
     """The fields of ``schema`` in declaration order, ready to render."""
+    return list(_describe(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _describe(schema: type[msgspec.Struct]) -> tuple[FieldSpec, ...]:
+    """:func:`describe`, computed once per schema class (``msgspec.inspect`` is slow; pages call it on
+    every render)."""
     info = mi.type_info(schema)
     assert isinstance(info, mi.StructType)
     specs = []
@@ -143,7 +151,7 @@ def describe(schema: type[msgspec.Struct]) -> list[FieldSpec]:
                 **kw,
             )
         )
-    return specs
+    return tuple(specs)
 
 
 _RULES: list[tuple[re.Pattern[str], str]] = [

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["gettext", "ngettext", "translate", "install", "setup_jinja"]
+__all__ = ["gettext", "ngettext", "translate", "install", "setup_jinja", "cached_jinja_gettext"]
 
 _impl: dict[str, Callable[..., Any]] = {
     "gettext": lambda message: message,
     "ngettext": lambda singular, plural, n: singular if n == 1 else plural,
     "translate": lambda value: value,
+    "locale": lambda: "",
 }
 
 
@@ -34,9 +35,40 @@ def translate(value: Any) -> Any:
 
 
 def install(*, gettext: Callable[[str], str], ngettext: Callable[[str, str, int], str],
-            translate: Callable[[Any], Any]) -> None:
-    """Install the real functions (the web layer does this once)."""
+            translate: Callable[[Any], Any], locale: Callable[[], str] | None = None) -> None:
+    """Install the real functions (the web layer does this once); ``locale`` names the current
+    language (it keys :func:`cached_jinja_gettext`'s cache)."""
     _impl.update(gettext=gettext, ngettext=ngettext, translate=translate)
+    if locale is not None:
+        _impl["locale"] = locale
+
+
+def cached_jinja_gettext(env: Any) -> None:
+    """Replace the new-style ``gettext`` that ``install_gettext_callables(newstyle=True)`` put in
+    ``env``'s globals by one that remembers the result of ``_("literal")`` without variables, per
+    language. Jinja's version looks the message up, wraps it in ``Markup`` and formats it with ``%``
+    on every call — a case page makes some three hundred such calls. Same results: the catalogue does
+    not change while the process runs, and a message with variables is formatted every time."""
+    import jinja2
+    from markupsafe import Markup
+
+    func = env.globals["gettext"]
+    cache: dict[tuple[str, str, bool], str] = {}
+    locale = _impl
+
+    @jinja2.pass_context
+    def gettext_(context: Any, message: str, **variables: Any) -> str:
+        if variables:
+            return func(context, message, **variables)
+        autoescape = context.eval_ctx.autoescape
+        key = (locale["locale"](), message, autoescape)
+        hit = cache.get(key)
+        if hit is None:
+            rv = gettext(message)
+            hit = cache[key] = (Markup(rv) if autoescape else rv) % {}
+        return hit
+
+    env.globals["gettext"] = gettext_
 
 
 def setup_jinja(env: Any) -> Any:
@@ -46,6 +78,8 @@ def setup_jinja(env: Any) -> Any:
 
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    cached_jinja_gettext(env)
+    env.auto_reload = False  # templates ship with the code: no stat() of the file on every render
     # pass_context keeps Jinja from folding ``"…" | t`` at compile time (in whatever language was current)
     env.filters["t"] = jinja2.pass_context(lambda _ctx, value: translate(value))
     return env

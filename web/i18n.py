@@ -341,4 +341,4 @@ if __name__ == "__main__":  # python -m web.i18n compile
 
 
 # plugins' own template environments and Python-built panels translate through core.i18n
-_core_i18n.install(gettext=gettext, ngettext=ngettext, translate=translate)
+_core_i18n.install(gettext=gettext, ngettext=ngettext, translate=translate, locale=current_locale)

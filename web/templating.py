@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from core import clock
+from core.i18n import cached_jinja_gettext
 from core.forms import FieldSpec, describe
 from core.intake import PARTY_ROLES
 from core.lifecycle import STATUS_LABELS, CoreStatus
@@ -72,9 +73,11 @@ def _localised_dict(labels: dict[str, str]) -> dict[str, str]:
 
 def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     env = engine.engine
+    env.auto_reload = False  # templates ship with the code: no stat() of every file on every render
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
+    cached_jinja_gettext(env)
     code_en = {c.zh: c.en for codes in reg.codes.lists.values() for c in codes.values() if c.en}
 
     def translate_data(value: Any) -> Any:
