@@ -164,6 +164,45 @@ def timed_gets(client: Any, paths: list[str], repeat: int = 1) -> list[float]:
     return times
 
 
+def timed_alternating(client: Any, paths: dict[str, str], repeat: int) -> dict[str, list[float]]:
+    """Times of GET ``paths`` (name → path), requested in turn ``repeat`` times: pages compared by their
+    ratio are measured under the same conditions (caches, other load) rather than one after the other."""
+    out: dict[str, list[float]] = {k: [] for k in paths}
+    for _ in range(repeat):
+        for name, path in paths.items():
+            out[name] += timed_gets(client, [path])
+    return out
+
+
+def merge_loads(runs: list[Any]) -> Any:
+    from loadgen import LoadResult
+
+    total = LoadResult()
+    for r in runs:
+        total.requests += r.requests
+        total.errors += r.errors
+        total.seconds += r.seconds
+        total.latencies += r.latencies
+        for k, v in r.statuses.items():
+            total.statuses[k] = total.statuses.get(k, 0) + v
+    return total
+
+
+async def compare_throughput(targets: dict[str, tuple[int, str]], paths: list[str], *, concurrency: int,
+                             seconds: float, rounds: int = 4) -> dict[str, Any]:
+    """Requests per second of several servers (name → (port, cookie)) over the same ``paths``: after a
+    warm-up, runs of ``seconds / rounds`` alternate between them, so that whatever else the machine
+    does falls on all alike; returns each server's merged result."""
+    for port, cookie in targets.values():
+        await run_load("127.0.0.1", port, paths[:100], cookie=cookie, concurrency=concurrency, seconds=2)
+    runs: dict[str, list[Any]] = {k: [] for k in targets}
+    for _ in range(rounds):
+        for name, (port, cookie) in targets.items():
+            runs[name].append(await run_load("127.0.0.1", port, paths, cookie=cookie, concurrency=concurrency,
+                                             seconds=seconds / rounds))
+    return {k: merge_loads(v) for k, v in runs.items()}
+
+
 def cursor_for(case_id: int) -> str:
     return base64.urlsafe_b64encode(str(case_id).encode()).decode().rstrip("=")
 
@@ -254,9 +293,10 @@ async def bench_engine(engine: str, n_cases: int, seconds: float, concurrency: i
 
             # case list: first vs deepest page (keyset)
             ids = [int(r) for r in _scalar_rows(url, "SELECT MIN(id), MAX(id) FROM core_case")[0]]
-            first = timed_gets(admin, ["/cases"], 40)
             deepest_path = f"/cases?cursor={cursor_for(ids[0] + 25)}"
-            deep = timed_gets(admin, [deepest_path], 40)
+            timed_alternating(admin, {"first": "/cases", "deep": deepest_path}, 5)
+            pages = timed_alternating(admin, {"first": "/cases", "deep": deepest_path}, 100)
+            first, deep = pages["first"], pages["deep"]
             ratio = p95(deep) / p95(first)
             res.add("case list p95 first page, province-wide (admin)", ms(p95(first)), "≤ 50 ms", p95(first) <= 0.05)
             res.add("case list p95 deepest page, province-wide (admin)", ms(p95(deep)), "≤ 50 ms", p95(deep) <= 0.05)
@@ -265,25 +305,25 @@ async def bench_engine(engine: str, n_cases: int, seconds: float, concurrency: i
                                                    "ORDER BY id LIMIT 1")[0]
             med = login(server.port, room_user, "fengqiao-seed")
             lo = int(_scalar_rows(url, f"SELECT MIN(id) FROM core_case WHERE room = {int(room_id)}")[0][0])
-            mfirst = timed_gets(med, ["/cases"], 40)
-            mdeep = timed_gets(med, [f"/cases?cursor={cursor_for(lo + 1)}"], 40)
+            mpages = timed_alternating(med, {"first": "/cases", "deep": f"/cases?cursor={cursor_for(lo + 1)}"}, 40)
+            mfirst, mdeep = mpages["first"], mpages["deep"]
             res.add("case list p95 first / deepest page, one room (mediator)",
                     f"{ms(p95(mfirst))} / {ms(p95(mdeep))} ({p95(mdeep) / p95(mfirst):.2f}×)")
 
-            # case page throughput
+            # case page throughput: both servers up, runs alternating (compare_throughput)
             rng = random.Random(11)
             case_paths = [f"/cases/{rng.randint(ids[0], ids[1])}" for _ in range(500)]
             cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
-            ours = await run_load("127.0.0.1", server.port, case_paths, cookie=cookie, concurrency=concurrency,
-                                  seconds=seconds)
+            bare = Server(["bare", url], env)
+            try:
+                bare.wait("/cases/1")
+                loads = await compare_throughput({"ours": (server.port, cookie), "bare": (bare.port, "")},
+                                                 case_paths, concurrency=concurrency, seconds=seconds)
+            finally:
+                bare.stop()
+            ours, base = loads["ours"], loads["bare"]
         finally:
             server.stop()
-        bare = Server(["bare", url], env)
-        try:
-            bare.wait("/cases/1")
-            base = await run_load("127.0.0.1", bare.port, case_paths, concurrency=concurrency, seconds=seconds)
-        finally:
-            bare.stop()
         share = ours.rps / base.rps if base.rps else 0.0
         res.add("case page req/s: Fengqiao vs bare Litestar+Jinja",
                 f"{ours.rps:.0f} vs {base.rps:.0f} = {share:.2f}× (p95 {ms(p95(ours.latencies))} vs "
