@@ -366,6 +366,29 @@ async def _ensure_world(reg: Registry, w: _Writer, n_cases: int, rng: random.Ran
     return room_list, n_orgs, logins
 
 
+async def _drop_random_indexes(w: _Writer) -> list[str]:
+    """SQLite: drop the case table's non-unique indexes for the bulk load; returns their ``CREATE
+    INDEX`` statements, to run after it (and before ``ANALYZE``).
+
+    Their keys (room, channel, status, dispute type, deadline …) are random in load order, so each
+    inserted case descends into a cold page of every one of them; building an index afterwards is
+    one sort. The child tables' indexes are on the case id, which grows with the load: appended in
+    order, they cost little to keep and stay. The definitions are read from ``sqlite_master``, so
+    whatever the migrations define is put back exactly; unique indexes stay (they guard the data).
+    PostgreSQL keeps its indexes (COPY into them is fast enough).
+    """
+    if not w.sqlite:
+        return []
+    rows = await w.fetch("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'core_case' "
+                         "AND sql IS NOT NULL")
+    deferred = []
+    for name, sql in rows:
+        if not sql.lstrip().upper().startswith("CREATE UNIQUE"):
+            await w.execute(f'DROP INDEX "{name}"')
+            deferred.append(sql)
+    return deferred
+
+
 async def _analyze_stats(url: str) -> None:
     """Planner statistics for the freshly rebuilt rollup tables."""
     w = _Writer(url)
@@ -414,6 +437,10 @@ async def seed(
     w = _Writer(url)
     await w.open()
     if w.sqlite:
+        # The load holds the database's write lock from its first write until the connection closes
+        # (before the rollups are rebuilt on the app's own connection): each chunk's transaction then
+        # skips taking and releasing the WAL locks. The file stays an ordinary WAL database.
+        w.con.execute("PRAGMA locking_mode=EXCLUSIVE")
         # The generator process bounds the load, and ~14 timestamps per case are turned into text:
         # isoformat() of an aware datetime costs twice that of a naive one (it asks its tzinfo each
         # time). SQLite gets UTC text anyway, so its cases are generated in naive UTC — the same
@@ -466,12 +493,20 @@ async def seed(
 
         child = mp.Process(target=produce, daemon=True)
         child.start()
+        deferred = await _drop_random_indexes(w)
+        # With the generator this fast, this process bounds the load: it unpickles a chunk, then
+        # writes it. The next chunk is fetched (and unpickled, in a thread) while this one is written
+        # — SQLite releases the GIL while it works.
+        pending: asyncio.Future[Any] | None = asyncio.ensure_future(asyncio.to_thread(queue.get))
         try:
             while True:
-                size, rows = await asyncio.to_thread(queue.get)
+                assert pending is not None
+                size, rows = await pending
+                pending = None
                 if not size:
                     counters.update(rows["counters"])
                     break
+                pending = asyncio.ensure_future(asyncio.to_thread(queue.get))
                 await w.write_chunk([
                     ("core_case", CASE_COLS, rows.get("core_case", [])),
                     ("core_party", PARTY_COLS, rows.get("core_party", [])),
@@ -485,9 +520,15 @@ async def seed(
                 if progress:
                     progress(size)
         finally:
+            if pending is not None:  # a failed write: stop the generator, release the waiting thread
+                child.terminate()
+                queue.put((0, {"counters": {}}))
+                await asyncio.wait({pending}, timeout=30)  # best effort: never mask the failure
             child.join(timeout=10)
             if child.is_alive():
                 child.terminate()
+            for sql in deferred:  # also after a failure: the schema stays whole
+                await w.execute(sql)
         await w.begin()
         for key, last in counters.items():
             if w.sqlite:
