@@ -280,7 +280,12 @@ def format_date(value: Any) -> str:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    locale, date_pattern, datetime_pattern, time_pattern = _date_patterns(current_locale())
+    loc = current_locale()
+    if loc == "zh_CN":  # the numeric patterns above, without Babel's pattern machinery (~10 µs a date)
+        if isinstance(value, dt.datetime):
+            return (value.astimezone(clock.TZ) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d")
+    locale, date_pattern, datetime_pattern, time_pattern = _date_patterns(loc)
     if isinstance(value, dt.datetime):
         local = value.astimezone(clock.TZ) if value.tzinfo else value
         if datetime_pattern is not None:
