@@ -222,6 +222,18 @@ def month_start(period: int) -> dt.datetime:
     return dt.datetime(period // 100, period % 100, 1, tzinfo=clock.TZ)
 
 
+def _add_scope(scope: Scope, parts: list[str], params: list[Any]) -> None:
+    """Add the conditions on ``core_case c`` that keep a query within ``scope``'s rooms."""
+    if scope.level == "room":
+        parts.append("c.room = {}")
+        params.append(scope.room)
+    elif scope.level == "org":
+        parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
+        params.append(scope.organisation)
+    elif scope.level == "none":
+        parts.append("1 = 0")
+
+
 async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
     """Statistics given as plain SQL aggregates over ``core_case c`` (not rolled up): cases registered
     in the period, within the scope; a channel's statistic reads only that channel's cases.
@@ -244,14 +256,7 @@ async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
         if channel != "core" or f.channel:
             parts.append("c.channel = {}")
             params.append(f.channel or channel)
-        if scope.level == "room":
-            parts.append("c.room = {}")
-            params.append(scope.room)
-        elif scope.level == "org":
-            parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
-            params.append(scope.organisation)
-        elif scope.level == "none":
-            parts.append("1 = 0")
+        _add_scope(scope, parts, params)
         cols = ", ".join(f"({s.sql}) AS v{i}" for i, s in enumerate(group))
         rows = await Rollup.raw(f"SELECT {cols} FROM core_case c WHERE {' AND '.join(parts)}", *params)
         row = rows[0] if rows else {}
@@ -268,14 +273,7 @@ async def naive_type_source(scope: Scope) -> list[dict[str, Any]]:
     assert f is not None
     p = d.period("c.registered_at")
     parts, params = [f"{p} >= {{}} AND {p} <= {{}}"], [f.period_from, f.period_to]
-    if scope.level == "room":
-        parts.append("c.room = {}")
-        params.append(scope.room)
-    elif scope.level == "org":
-        parts.append("c.room IN (SELECT id FROM core_room WHERE organisation = {})")
-        params.append(scope.organisation)
-    elif scope.level == "none":
-        parts.append("1 = 0")
+    _add_scope(scope, parts, params)
     if f.channel:
         parts.append("c.channel = {}")
         params.append(f.channel)
