@@ -381,6 +381,30 @@ async def _run(sql: str) -> None:
     await Rollup.raw(sql)
 
 
+async def _drop_secondary_indexes(d: Dialect, tables: tuple[str, ...]) -> list[str]:
+    """SQLite: drop the tables' non-unique indexes (inside the rebuild's transaction); returns their
+    ``CREATE INDEX`` statements, to run once the tables are filled.
+
+    Rows arrive grouped by statistic or by case, so an index on another key (the conclusions'
+    period, …) would take a random B-tree descent per row; building it at the end is one sort. The
+    definitions are read from ``sqlite_master``, so any index a migration adds is put back exactly;
+    unique indexes stay (they are the tables' keys). A failed rebuild rolls the drop back with it.
+    PostgreSQL keeps its indexes.
+    """
+    if not d.sqlite:
+        return []
+    rows = await Rollup.raw(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ("
+        + ", ".join(_lit(t) for t in tables) + ")"
+    )
+    deferred = []
+    for row in rows:
+        if not row["sql"].lstrip().upper().startswith("CREATE UNIQUE"):
+            await _run(f'DROP INDEX "{row["name"]}"')
+            deferred.append(row["sql"])
+    return deferred
+
+
 async def rebuild_rollups(reg: Registry) -> dict[str, int]:
     """Recompute every rollup from the case tables with SQL ``GROUP BY`` (one transaction).
 
@@ -394,6 +418,7 @@ async def rebuild_rollups(reg: Registry) -> dict[str, int]:
     async with write_transaction():
         for table in ("stats_rollup", "stats_indicator", "stats_conclusion"):
             await _run(f"DELETE FROM {table}")
+        deferred = await _drop_secondary_indexes(d, ("stats_rollup", "stats_indicator", "stats_conclusion"))
         st, sf = _status_sql(plan, "e.to_state"), _status_sql(plan, "e.from_state")
         if plan.status_of:
             await _run(
@@ -477,6 +502,8 @@ async def rebuild_rollups(reg: Registry) -> dict[str, int]:
                 + f" FROM ({med_occ}) c GROUP BY c.period, c.organisation, c.room, c.channel, c.mediator) g "
                 f"WHERE {' OR '.join(f'g.{m} <> 0' for m in names)}"
             )
+        for sql in deferred:
+            await _run(sql)
         counts = {}
         for table in ("stats_rollup", "stats_indicator", "stats_conclusion"):
             rows = await Rollup.raw(f"SELECT COUNT(*) AS n FROM {table}")
