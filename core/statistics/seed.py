@@ -437,10 +437,6 @@ async def seed(
     w = _Writer(url)
     await w.open()
     if w.sqlite:
-        # The load holds the database's write lock from its first write until the connection closes
-        # (before the rollups are rebuilt on the app's own connection): each chunk's transaction then
-        # skips taking and releasing the WAL locks. The file stays an ordinary WAL database.
-        w.con.execute("PRAGMA locking_mode=EXCLUSIVE")
         # The generator process bounds the load, and ~14 timestamps per case are turned into text:
         # isoformat() of an aware datetime costs twice that of a naive one (it asks its tzinfo each
         # time). SQLite gets UTC text anyway, so its cases are generated in naive UTC — the same
