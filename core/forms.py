@@ -12,9 +12,9 @@ HTML form (:func:`validate_form`) and the JSON API (:func:`validate_data`), and 
 
 from __future__ import annotations
 
-import functools
 import re
 import typing
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -95,15 +95,28 @@ def _choices(t: Any, labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((v, labels.get(v, v)) for v in values)
 
 
+_DESCRIBED: weakref.WeakKeyDictionary[type, tuple[FieldSpec, ...]] = weakref.WeakKeyDictionary()
+""":func:`describe`'s results by schema class, held weakly: schemas built at run time (a channel's
+re-check form, per registry) must be free to go when their registry goes."""
+
+
 def describe(schema: type[msgspec.Struct]) -> list[FieldSpec]:
-    """The fields of ``schema`` in declaration order, ready to render."""
-    return list(_describe(schema))
+    """The fields of ``schema`` in declaration order, ready to render (computed once per schema class:
+    ``msgspec.inspect`` is slow, and pages call this on every render)."""
+    try:
+        specs = _DESCRIBED.get(schema)
+    except TypeError:  # not weakly referenceable: not a class
+        specs = None
+    if specs is None:
+        specs = _describe(schema)
+        try:
+            _DESCRIBED[schema] = specs
+        except TypeError:
+            pass
+    return list(specs)
 
 
-@functools.lru_cache(maxsize=1024)
 def _describe(schema: type[msgspec.Struct]) -> tuple[FieldSpec, ...]:
-    """:func:`describe`, computed once per schema class (``msgspec.inspect`` is slow; pages call it on
-    every render)."""
     info = mi.type_info(schema)
     assert isinstance(info, mi.StructType)
     specs = []

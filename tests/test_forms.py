@@ -115,3 +115,21 @@ def test_intake_form_renders_from_schema_and_shows_errors_with_aria(client, worl
     assert "此项为必填" in resp.text and "身份证号校验位不正确" in resp.text
     assert 'id="f-c-summary"' in resp.text and 'aria-describedby="f-a-id_number-err"' in resp.text
     assert arun(Case.count()) == 0, "a rejected intake must store nothing"
+
+
+def test_describe_keeps_no_schema_alive() -> None:
+    """``describe`` caches by schema class without keeping the class alive: schemas built at run time
+    (the procuratorate's re-check form, built per registry) must go with their registry. A cache that
+    held them made the catalogue check see forms of registries long gone, depending on test order."""
+    import gc
+    import weakref
+
+    schema = msgspec.defstruct("Temporary", [("note", Annotated[str, Meta(title="临时说明")])])
+    first = describe(schema)
+    assert [s.title for s in first] == ["临时说明"] and describe(schema) == first
+    first.clear()  # callers may change the list they get; the cache keeps its own
+    assert [s.title for s in describe(schema)] == ["临时说明"]
+    gone = weakref.ref(schema)
+    del schema
+    gc.collect()
+    assert gone() is None
