@@ -45,8 +45,8 @@ def install(*, gettext: Callable[[str], str], ngettext: Callable[[str, str, int]
 
 def cached_jinja_gettext(env: Any) -> None:
     """Replace the new-style ``gettext`` (and its alias ``_``) that
-    ``install_gettext_callables(newstyle=True)`` put in ``env``'s globals by one that remembers the result of ``_("literal")`` without variables, per
-    language. Jinja's version looks the message up, wraps it in ``Markup`` and formats it with ``%``
+    ``install_gettext_callables(newstyle=True)`` put in ``env``'s globals by one that remembers the
+    result of ``_("literal")`` without variables, per language. Jinja's version looks the message up, wraps it in ``Markup`` and formats it with ``%``
     on every call — a case page makes some three hundred such calls. Same results: the catalogue does
     not change while the process runs, and a message with variables is formatted every time."""
     import jinja2
@@ -54,14 +54,13 @@ def cached_jinja_gettext(env: Any) -> None:
 
     func = env.globals["gettext"]
     cache: dict[tuple[str, str, bool], str] = {}
-    locale = _impl
 
     @jinja2.pass_context
     def gettext_(context: Any, message: str, **variables: Any) -> str:
         if variables:
             return func(context, message, **variables)
         autoescape = context.eval_ctx.autoescape
-        key = (locale["locale"](), message, autoescape)
+        key = (_impl["locale"](), message, autoescape)
         hit = cache.get(key)
         if hit is None:
             rv = gettext(message)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +21,7 @@ from core.lifecycle import OPEN_STATUSES
 from core.sql import fetch, rows_of
 from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
 
-__all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "visible_rooms", "PAGE_SIZE"]
+__all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "reusing_case_file", "visible_rooms", "PAGE_SIZE"]
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -166,6 +170,7 @@ async def dashboard(user: UserCtx, limit: int = 50) -> dict[str, Any]:
 _PARTY_SECRET = ("id_number_enc", "phone_enc", "id_number_index")
 
 
+@functools.cache
 def _parties_sql() -> str:
     from core.tables import Party
 
@@ -174,18 +179,33 @@ def _parties_sql() -> str:
             + ' FROM core_case_party cp LEFT JOIN core_party p ON p.id = cp.party WHERE cp."case" = {} ORDER BY cp.id')
 
 
-_SQL: dict[str, str] = {}
+_loaded: ContextVar[tuple[int, Mapping[str, Any]] | None] = ContextVar("fq_loaded_case_file", default=None)
 
 
-async def case_file(case_id: int) -> dict[str, Any]:
+@contextmanager
+def reusing_case_file(case_id: int, file: Mapping[str, Any]) -> Iterator[None]:
+    """Within this block, :func:`case_file` of ``case_id`` returns ``file`` (what it returned before,
+    read in the same snapshot) instead of reading it again: the case page wraps its panels and
+    transition guards in it, and each of them asks for the parts of the file it needs."""
+    token = _loaded.set((int(case_id), file))
+    try:
+        yield
+    finally:
+        _loaded.reset(token)
+
+
+async def case_file(case_id: int) -> Mapping[str, Any]:
     """Parties, sessions, agreement and timeline of a case already loaded with scope checks.
 
     Plain SQL (``core.sql``): this runs on every view of the case page. Parties come nested
     (``party``: the person, without the encrypted columns), as Piccolo's ``output(nested=True)`` gave them.
+    Inside :func:`reusing_case_file` for this case, the file given there.
     """
-    sql = _SQL.get("parties") or _SQL.setdefault("parties", _parties_sql())
+    loaded = _loaded.get()
+    if loaded is not None and loaded[0] == int(case_id):
+        return loaded[1]
     parties = []
-    for row in await fetch(sql, case_id):
+    for row in await fetch(_parties_sql(), case_id):
         party = {k[6:]: v for k, v in row.items() if k.startswith("party.")}
         parties.append({"id": row["id"], "role": row["role"], "consent": row["consent"], "party": party})
     sessions = await rows_of(MediationSession, "case", case_id, user_names=[("recorder", "recorded_by")],

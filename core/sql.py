@@ -59,13 +59,9 @@ def json_columns(table: type[Table]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def _rows_sql(table: type[Table], key: str, user_names: tuple[tuple[str, str], ...], order_by: str,
-              exclude: tuple[str, ...], limit: int | None) -> str:
+              limit: int | None) -> str:
     t = table._meta.tablename
-    if exclude:
-        cols = ", ".join(f't."{c._meta.db_column_name}"' for c in table._meta.columns
-                         if c._meta.db_column_name not in exclude)
-    else:
-        cols = "t.*"
+    cols = "t.*"
     joins = []
     for i, (alias, fk) in enumerate(user_names):
         cols += f', u{i}.display_name AS "{alias}"'
@@ -79,10 +75,9 @@ def _rows_sql(table: type[Table], key: str, user_names: tuple[tuple[str, str], .
 
 
 async def rows_of(table: type[Table], key: str, value: Any, *, user_names: Sequence[tuple[str, str]] = (),
-                  order_by: str = "id", exclude: Sequence[str] = (), load_json: bool = False,
-                  limit: int | None = None) -> list[dict[str, Any]]:
+                  order_by: str = "id", load_json: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
     """Every column of ``table``'s rows whose ``key`` column equals ``value``, ordered by ``order_by``
     (comma-separated column names); ``user_names`` adds ``(alias, fk column)`` pairs: the display name
     of the user a foreign key points to (``NULL`` when it is empty)."""
-    sql = _rows_sql(table, key, tuple(user_names), order_by, tuple(exclude), limit)
+    sql = _rows_sql(table, key, tuple(user_names), order_by, limit)
     return await fetch(sql, value, load_json=json_columns(table) if load_json else ())

@@ -13,7 +13,8 @@ from babel import dates
 import core.queries as queries
 import core.users as users
 from core import audit, clock, db
-from core.documents.facts import load_facts, reusing_case_file
+from core.documents.facts import load_facts
+from core.queries import reusing_case_file
 from core.queries import CaseFilters, case_file, list_cases
 from core.tables import AuditEntry, User
 

@@ -473,6 +473,22 @@ def test_statistics_count_the_reconciliation_funnel(preg, pworld, cipher, arun):
     _, report = arun(monthly_report(preg, user, StatsFilters(period, period)))
     assert {s.name: v for s, v in report.indicators}["procuratorate_close_days"] == pytest.approx(3.5)
 
+    # the live average reads cases by a registered_at range in China time (served by an index): a case
+    # registered at 00:30 on 1 April (16:30 UTC on 31 March) belongs to April, not March; another
+    # channel's filter leaves the procuratorate's average out
+    april_start = dt.datetime(2026, 4, 1, 0, 30, tzinfo=clock.TZ)
+    arun(Case.update({Case.registered_at: april_start, Case.closed_at: april_start + dt.timedelta(days=2)}).where(
+        Case.id == done["id"]))
+
+    def close_days(first: int, last: int, channel: str = "") -> Any:
+        _, r = arun(monthly_report(preg, user, StatsFilters(first, last, channel=channel)))
+        return {s.name: v for s, v in r.indicators}["procuratorate_close_days"]
+
+    assert close_days(202604, 202604) == pytest.approx(2.0)
+    assert close_days(202602, 202604, "procuratorate") == pytest.approx(2.0)
+    assert not close_days(202603, 202603)
+    assert not close_days(202604, 202604, "court")
+
 
 # --------------------------------------------------------------------------- pages
 

@@ -30,6 +30,7 @@ from core.forms import FormErrors
 from core.idnumbers import mask_phone
 from core.online.tables import ESignature, Message, OneTimeCode, PartyLink, Slot
 from core.plugins import await_me_maybe, call_each
+from core.queries import case_file
 from core.registry import Registry
 from core.sql import fetch
 from core.tables import Agreement, Case, CaseParty, FollowUp, MediationSession
@@ -547,15 +548,9 @@ async def send_due_reminders(reg: Registry, cipher: FieldCipher) -> int:
 
 
 async def parties_with_phone(case_id: int) -> list[dict[str, Any]]:
-    from core.documents.facts import loaded_case_file
-
-    file = loaded_case_file(case_id)
-    if file is not None:  # the case page read the parties already (same snapshot)
-        return [{"id": p["id"], "role": p["role"], "name": p["party"]["name"],
-                 "phone_masked": p["party"]["phone_masked"]} for p in file["parties"]]
-    return await CaseParty.select(CaseParty.id, CaseParty.role, CaseParty.party.name.as_alias("name"),
-                                  CaseParty.party.phone_masked.as_alias("phone_masked")).where(
-        CaseParty.case == case_id).order_by(CaseParty.id)
+    file = await case_file(case_id)  # on the case page: the file it read already
+    return [{"id": p["id"], "role": p["role"], "name": p["party"]["name"], "phone_masked": p["party"]["phone_masked"]}
+            for p in file["parties"]]
 
 
 async def links_of_case(case_id: int) -> list[dict[str, Any]]:

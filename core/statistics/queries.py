@@ -243,7 +243,7 @@ async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
     f = scope.filters
     assert f is not None
     y, m = divmod(f.period_to, 100)
-    start, end = month_start(f.period_from), month_start(y * 100 + m + 1 if m < 12 else (y + 1) * 100 + 1)
+    start, end = month_start(f.period_from), month_start((y + m // 12) * 100 + m % 12 + 1)  # the month after
     out: dict[str, Any] = {}
     by_channel: dict[str, list[StatisticDef]] = {}
     for s in stats:

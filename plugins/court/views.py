@@ -20,8 +20,7 @@ from core.i18n import setup_jinja
 from core import clock
 from core.deadlines import citation_text
 from core.registry import Registry
-from core.documents.facts import loaded_case_file
-from core.tables import Agreement
+from core.queries import case_file
 
 from plugins.court.forms import PROCEDURE_LABELS, RETURN_REASONS, TERMINATION_GROUNDS
 from plugins.court.protocol import ACCEPTANCE_RULE
@@ -66,9 +65,7 @@ async def record_fragment(reg: Registry, case: dict[str, Any], csrf_token: str, 
                            "error_form": error_form, "values": values or {}, "message": message,
                            "today": clock.today()}
     if record is not None:
-        file = loaded_case_file(case["id"])  # the case page read it already (same snapshot)
-        agreement = file["agreement"] if file is not None else await Agreement.select().where(
-            Agreement.case == case["id"]).first()
+        agreement = (await case_file(case["id"]))["agreement"]  # on the case page: read already
         ground = record["result_ground"]
         rule = reg.deadline_rules.get(case.get("deadline_rule") or "")
         acceptance = reg.deadline_rules.get(ACCEPTANCE_RULE)

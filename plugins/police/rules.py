@@ -20,7 +20,7 @@ from core.deadline_service import recompute_deadline
 from core.deadlines import Clock, Pause, compute_clock
 from core.lifecycle import CoreStatus
 from core.registry import Registry
-from core.documents.facts import loaded_case_file
+from core.queries import case_file
 from core.sql import fetch, fetch_one
 from core.tables import Agreement, Case, CaseClockEntry
 
@@ -78,9 +78,7 @@ async def panel_clocks(reg: Registry, case: dict[str, Any], today: dt.date | Non
     """What the police panel shows about time: first session (met or due), the second-session window
     and the station's own case limit (context)."""
     today = today or clock.today()
-    file = loaded_case_file(case["id"])  # the case page read the sessions already (same snapshot)
-    sessions = list(file["sessions"]) if file is not None else await fetch(
-        'SELECT held_at FROM core_session WHERE "case" = {} ORDER BY held_at', case["id"])
+    sessions = (await case_file(case["id"]))["sessions"]  # by held_at; on the case page: read already
     entries = await fetch('SELECT * FROM core_case_clock_entry WHERE "case" = {} AND kind = {}', case["id"], "pause")
     out: dict[str, Any] = {"sessions": len(sessions), "first": None, "second": None, "station": None}
     first_due = case.get("deadline") if case.get("clock_started_on") else None

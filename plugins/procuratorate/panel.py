@@ -11,8 +11,7 @@ from markupsafe import Markup
 
 from core.i18n import setup_jinja
 from core.registry import Registry
-from core.documents.facts import loaded_case_file
-from core.sql import fetch, fetch_one
+from core.queries import case_file
 from plugins.procuratorate.forms import KIND_LABELS, PARTY_LABELS, STAGE_LABELS
 from plugins.procuratorate.protocol import is_instalment
 from plugins.procuratorate.service import get_rules, latest_check
@@ -33,15 +32,9 @@ async def case_panel(case: dict[str, Any], registry: Registry) -> dict[str, Any]
     rules = get_rules(registry)
     criminal = case["kind"] == "criminal_reconciliation"
     check = await latest_check(case["id"]) if criminal else None
-    file = loaded_case_file(case["id"])  # the case page read these already (same snapshot)
-    if file is not None:
-        agreement = file["agreement"]
-        parties = [{"role": p["role"], "name": p["party"]["name"]} for p in file["parties"]]
-    else:
-        agreement = await fetch_one('SELECT amount, fulfilment, terms, performance_method FROM core_agreement '
-                                    'WHERE "case" = {} LIMIT 1', case["id"])
-        parties = await fetch('SELECT cp.role, p.name FROM core_case_party cp LEFT JOIN core_party p '
-                              'ON p.id = cp.party WHERE cp."case" = {} ORDER BY cp.id', case["id"])
+    file = await case_file(case["id"])  # on the case page: the file it read already
+    agreement = file["agreement"]
+    parties = [{"role": p["role"], "name": p["party"]["name"]} for p in file["parties"]]
     instalments = is_instalment(agreement)
     if agreement and agreement["fulfilment"] == "performed":
         next_step = "赔偿已履行，可以向检察机关报送和解及履行情况。"

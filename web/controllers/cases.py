@@ -16,12 +16,11 @@ from core import followups, mediators
 from core import cases as engine
 from core.access import UserCtx
 from core.deadline_service import case_clocks
-from core.documents.facts import reusing_case_file
 from core.forms import FormErrors, validate_form
 from core.lifecycle import OPEN_STATUSES, CoreStatus
 from core.db import read_transaction
 from core.plugins import await_each
-from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, visible_rooms
+from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, reusing_case_file, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
 from core.sql import fetch, fetch_one
 from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
