@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
@@ -241,9 +241,17 @@ async def read_transaction() -> AsyncIterator[None]:
         async with db.transaction(transaction_type=TransactionType.deferred):
             yield
     else:
-        async with db.transaction():
-            await db.run_ddl("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        async with _ReadOnlyTransaction(engine=db):
             yield
+
+
+class _ReadOnlyTransaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction begun as ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``:
+    one statement, where ``BEGIN`` and then ``SET TRANSACTION`` took two round trips."""
+
+    async def begin(self) -> None:
+        self.transaction = self.connection.transaction(isolation="repeatable_read", readonly=True)
+        await self.transaction.start()
 
 
 def unavailable_exception_types() -> tuple[type[BaseException], ...]:

@@ -8,6 +8,7 @@ concurrent transactions get their own connections, and ``stop`` closes what the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from pathlib import Path
 
 import pytest
@@ -81,5 +82,40 @@ def test_without_start_every_transaction_gets_a_fresh_connection(sqlite_url: str
         async with db.read_transaction():
             assert engine.current_transaction.get().connection is not first
         assert engine._idle == [] and not first._running  # closed, as Piccolo does
+
+    asyncio.run(go())
+
+
+def test_read_transaction_is_one_read_only_snapshot(database_url: str) -> None:
+    """A page's reads see one snapshot: a write committed meanwhile by someone else is not seen
+    until the next transaction; on PostgreSQL the transaction also refuses writes."""
+    from core.tables import Organisation
+
+    async def go() -> None:
+        await db.start(pool=True)
+        try:
+            count = "SELECT COUNT(*) AS n FROM core_organisation"
+            async with db.read_transaction():
+                assert (await Organisation.raw(count))[0]["n"] == 0
+
+                async def other_writer() -> None:  # a fresh context: not inside this transaction
+                    async with db.write_transaction():
+                        await Organisation.insert(Organisation(code="later", name="后来的组织"))
+
+                await asyncio.create_task(other_writer(), context=contextvars.Context())
+                assert (await Organisation.raw(count))[0]["n"] == 0
+            async with db.read_transaction():
+                assert (await Organisation.raw(count))[0]["n"] == 1
+            if not db.is_sqlite():
+                import asyncpg
+
+                with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError):
+                    async with db.read_transaction():
+                        await Organisation.insert(Organisation(code="refused", name="只读"))
+                async with db.read_transaction():
+                    iso = await Organisation.raw("SHOW transaction_isolation")
+                assert iso[0]["transaction_isolation"] == "repeatable read"
+        finally:
+            await db.stop()
 
     asyncio.run(go())
