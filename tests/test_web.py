@@ -159,3 +159,15 @@ def test_case_count_is_capped(client, world, login, make_case, monkeypatch):
         make_case(world["rooms"]["a"], world["users"]["med-a"])
     login(client, "med-a")
     assert "超过 3 件" in client.get("/cases").text
+
+
+def test_case_page_of_a_form_no_longer_registered(client, world, login, make_case, arun):
+    """A case registered through an intake form that this deployment no longer has (a retired form, a
+    disabled plugin) still opens: its page shows the case without the form's own fields."""
+    from core.tables import Case
+
+    login(client, "med-a")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    arun(Case.update({Case.kind: "retired_form"}).where(Case.id == case["id"]))
+    resp = client.get(f"/cases/{case['id']}")
+    assert resp.status_code == 200 and case["number"] in resp.text
