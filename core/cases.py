@@ -236,14 +236,16 @@ async def create_case(
 
 
 async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = False) -> dict[str, Any]:
-    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`.
+    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`; with the names of
+    its room and mediator (``room_name``, ``room_key``, ``mediator_name``).
 
     ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite's ``BEGIN
     IMMEDIATE`` already serialises writers), so concurrent changes to one case queue up.
     """
     # plain SQL (core.sql): every page and action of a case starts here
-    sql = ('SELECT c.*, r.name AS room_name, r.room_id AS room_key FROM core_case c '
-           "JOIN core_room r ON r.id = c.room WHERE c.id = {}")
+    sql = ("SELECT c.*, r.name AS room_name, r.room_id AS room_key, m.display_name AS mediator_name "
+           "FROM core_case c JOIN core_room r ON r.id = c.room LEFT JOIN core_user m ON m.id = c.mediator "
+           "WHERE c.id = {}")
     args: list[Any] = [case_id]
     if user is not None:
         scope, scope_args = case_scope_sql(user, "c", "r")

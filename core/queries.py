@@ -19,7 +19,7 @@ from core import clock
 from core.access import UserCtx, case_scope, room_scope
 from core.lifecycle import OPEN_STATUSES
 from core.sql import fetch, rows_of
-from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
+from core.tables import Agreement, Case, CaseEvent, CaseParty, FollowUp, MediationSession, Room
 
 __all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "reusing_case_file", "visible_rooms", "PAGE_SIZE"]
 
@@ -195,7 +195,8 @@ def reusing_case_file(case_id: int, file: Mapping[str, Any]) -> Iterator[None]:
 
 
 async def case_file(case_id: int) -> Mapping[str, Any]:
-    """Parties, sessions, agreement and timeline of a case already loaded with scope checks.
+    """Parties, sessions, agreement, timeline and follow-ups (回访, with the visitor's name) of a case
+    already loaded with scope checks.
 
     Plain SQL (``core.sql``): this runs on every view of the case page. Parties come nested
     (``party``: the person, without the encrypted columns), as Piccolo's ``output(nested=True)`` gave them.
@@ -212,7 +213,8 @@ async def case_file(case_id: int) -> Mapping[str, Any]:
                              order_by="held_at")
     agreement = (await rows_of(Agreement, "case", case_id, order_by="", limit=1) or [None])[0]
     events = await rows_of(CaseEvent, "case", case_id, user_names=[("actor_name", "actor")], load_json=True)
-    return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events}
+    followups = await rows_of(FollowUp, "case", case_id, user_names=[("visitor_name", "visitor")])
+    return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events, "followups": followups}
 
 
 async def visible_rooms(user: UserCtx) -> list[dict[str, Any]]:

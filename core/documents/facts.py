@@ -9,7 +9,7 @@ from typing import Any
 
 from core.documents.tables import FileItem, SignatureRecord
 from core.queries import case_file
-from core.sql import fetch_one, rows_of
+from core.sql import rows_of
 
 __all__ = ["FileFacts", "load_facts"]
 
@@ -47,8 +47,7 @@ async def load_facts(case: Mapping[str, Any]) -> FileFacts:
     case_id = case["id"]
     file = await case_file(case_id)  # on the case page: the file it read already
     parties = [{"role": p["role"], **{k: p["party"][k] for k in _PARTY_FIELDS}} for p in file["parties"]]
-    followups = int((await fetch_one('SELECT COUNT(*) AS n FROM core_followup WHERE "case" = {} '
-                                     "AND done_on IS NOT NULL", case_id) or {}).get("n") or 0)
+    followups = sum(1 for f in file["followups"] if f["done_on"] is not None)
     items = await rows_of(FileItem, "case", case_id)
     signatures = await rows_of(SignatureRecord, "case", case_id)
     return FileFacts(

@@ -22,7 +22,7 @@ from core.db import read_transaction
 from core.plugins import await_each
 from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, reusing_case_file, visible_rooms
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
-from core.sql import fetch, fetch_one
+from core.sql import fetch
 from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
 from web.auth import current_user, requires_login
 from web.forms import form_items
@@ -50,19 +50,16 @@ OPEN = {s.value for s in OPEN_STATUSES}
 
 
 async def _people_context(case: dict[str, Any]) -> dict[str, Any]:
-    """Mediator suggestions, recusals, warnings and follow-ups for the case page."""
+    """Mediator suggestions, recusals and warnings for the case page (its follow-ups come with the case file)."""
     recusals = await fetch("SELECT r.reason, r.created_at, u.display_name AS name FROM core_recusal r "
                            'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id', case["id"])
-    mediator = await fetch_one("SELECT display_name FROM core_user WHERE id = {}", case["mediator"]) if (
-        case["mediator"]) else None
     return {
         # only open cases offer assignment; skip the caseload query for the rest
         "suggestions": await mediators.suggest_mediators(case) if case["status"] in OPEN else [],
-        "mediator_name": mediator["display_name"] if mediator else "",
+        "mediator_name": case["mediator_name"] or "",
         "recusals": recusals,
         "recusal_schema": mediators.RecusalIn,
         "warnings": await warnings_of_case(case["id"]),
-        "followups": await followups.followups_of_case(case["id"]),
         "followup_schema": followups.FollowUpIn,
         "performance_labels": followups.PERFORMANCE_LABELS,
         "satisfaction_labels": followups.SATISFACTION_LABELS,
