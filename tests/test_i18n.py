@@ -144,6 +144,34 @@ def test_locale_formatting() -> None:
         assert i18n.format_percent(None) == "—"
 
 
+def test_form_fields_follow_the_language_of_each_render(registry: Any) -> None:
+    """Localised field specs are built once per schema and language, and each render gets its own
+    language's (a cached Chinese form must never reach an English page, nor the reverse)."""
+    from core.records import SessionIn
+    from web.templating import template_config
+
+    env = template_config(registry).to_engine().engine
+    fields = env.globals["form_fields"]
+    with i18n.use_locale("zh_CN"):
+        zh = fields(SessionIn)
+        assert fields(SessionIn) is zh  # built once
+    with i18n.use_locale("en"):
+        en = fields(SessionIn)
+    assert [f.name for f in zh] == [f.name for f in en]
+    place = {"zh": next(f for f in zh if f.name == "place"), "en": next(f for f in en if f.name == "place")}
+    assert place["zh"].title == "调解地点" and place["en"].title != "调解地点" and place["en"].title
+    outcome = dict(next(f for f in en if f.name == "outcome").choices)
+    assert outcome["agreement"] != "达成协议" and dict(next(f for f in zh if f.name == "outcome").choices)[
+        "agreement"] == "达成协议"
+    with i18n.use_locale("zh_CN"):
+        assert fields(SessionIn) is zh
+        rendered = env.from_string("{% for f in form_fields(s) %}{{ f.title }};{% endfor %}").render(s=SessionIn)
+    with i18n.use_locale("en"):
+        rendered_en = env.from_string("{% for f in form_fields(s) %}{{ f.title }};{% endfor %}").render(s=SessionIn)
+    assert rendered == ";".join(f.title for f in zh) + ";" and rendered_en == ";".join(f.title for f in en) + ";"
+    assert rendered != rendered_en
+
+
 # --------------------------------------------------------------------------- the running app
 
 

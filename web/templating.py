@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import weakref
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -54,17 +55,25 @@ def _event_label(reg: Registry, event: dict[str, Any], protocol: Any) -> str:
     return translate(reg.event_labels.get(event["type"]) or WEB_EVENT_LABELS.get(event["type"], event["type"]))
 
 
-def _fields(reg: Registry, schema: Any) -> list[FieldSpec]:
-    """The schema's fields with titles, descriptions and choice labels in the request's language."""
-    specs = describe(schema)
+def _fields(reg: Registry, cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[FieldSpec, ...]]],
+            schema: Any) -> tuple[FieldSpec, ...]:
+    """The schema's fields with titles, descriptions and choice labels in the request's language.
+
+    Built once per schema and language (``cache``: the registry's; catalogues and code lists do not
+    change while it runs) — a form of thirty fields took 0.2 ms to localise on every render. Weakly
+    keyed, like :func:`core.forms.describe`, so schemas built at run time are not kept alive."""
     loc = current_locale()
-    out = []
-    for s in specs:
-        choices = (tuple(reg.codes.choices(s.code_list, loc)) if s.code_list
-                   else tuple((v, translate(label)) for v, label in s.choices))
-        out.append(FieldSpec(**{**s.__dict__, "title": translate(s.title), "description": translate(s.description),
-                                "choices": choices}))
-    return out
+    per_locale = cache.get(schema)
+    if per_locale is None:
+        per_locale = cache[schema] = {}
+    specs = per_locale.get(loc)
+    if specs is None:
+        specs = per_locale[loc] = tuple(
+            FieldSpec(**{**s.__dict__, "title": translate(s.title), "description": translate(s.description),
+                         "choices": tuple(reg.codes.choices(s.code_list, loc)) if s.code_list
+                         else tuple((v, translate(label)) for v, label in s.choices)})
+            for s in describe(schema))
+    return specs
 
 
 def _localised_dict(labels: dict[str, str]) -> dict[str, str]:
@@ -98,7 +107,7 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
         urgency=_urgency,
     )
     env.globals.update(
-        form_fields=partial(_fields, reg),
+        form_fields=partial(_fields, reg, weakref.WeakKeyDictionary()),
         code_choices=lambda list_name: reg.codes.choices(list_name, current_locale()),
         event_label=partial(_event_label, reg),
         code_label=lambda list_name, code: reg.codes.label(list_name, code, current_locale()) if code else "",
