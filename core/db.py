@@ -156,8 +156,13 @@ class _SQLiteEngine(SQLiteEngine):
                                           query_type: str = "generic", table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - old SQLite
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
+        return await self.fetch_on(connection, query, args or [])
+
+    @staticmethod
+    async def fetch_on(connection: Any, query: str, args: list[Any]) -> list[dict[str, Any]]:
+        """Rows of ``query`` (``?`` placeholders) on ``connection`` as dicts, in one thread hop."""
         connection.row_factory = dict_factory
-        return list(await connection.execute_fetchall(query, args or []))
+        return list(await connection.execute_fetchall(query, args))
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
                                      table: Any = None) -> Any:

@@ -13,12 +13,17 @@ The SQL of :func:`rows_of` is generated from the table's Piccolo metadata once p
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from piccolo.columns import JSON, JSONB
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
 from piccolo.table import Table
+
+from core.db import _SQLiteEngine
 
 __all__ = ["fetch", "fetch_one", "rows_of", "json_columns"]
 
@@ -40,10 +45,35 @@ def _decode(rows: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, 
     return rows
 
 
+@lru_cache(maxsize=1024)
+def _compiled(sql: str, postgres: bool) -> str:
+    """``sql`` with its ``{}`` placeholders (as in ``Table.raw``) as the driver's: ``$1``… or ``?``."""
+    out, n = [], 0
+    for literal, field, _spec, _conversion in string.Formatter().parse(sql):
+        out.append(literal)
+        if field is not None:
+            n += 1
+            out.append(f"${n}" if postgres else "?")
+    return "".join(out)
+
+
 async def fetch(sql: str, *args: Any, load_json: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Rows of ``sql`` (``{}`` placeholders, as in ``Table.raw``) as dicts; ``load_json`` names the
-    columns to decode from JSON text."""
-    return _decode(await _runner().raw(sql, *args), load_json)
+    columns to decode from JSON text.
+
+    Inside a transaction the statement goes straight to the transaction's connection, as Piccolo
+    would send it but without building a ``Raw`` query and its ``QueryString`` (~40 µs a statement;
+    the case page sends fifteen); outside one, through ``Table.raw`` (its pool or a new connection)."""
+    db = _runner()._meta.db
+    txn = db.current_transaction.get()
+    if (txn is None or not isinstance(db, PostgresEngine | _SQLiteEngine)
+            or any(isinstance(a, QueryString) for a in args)):
+        return _decode(await _runner().raw(sql, *args), load_json)
+    if isinstance(db, PostgresEngine):
+        rows = [dict(r.items()) for r in await txn.connection.fetch(_compiled(sql, True), *args)]
+    else:
+        rows = await db.fetch_on(txn.connection, _compiled(sql, False), list(args))
+    return _decode(rows, load_json)
 
 
 async def fetch_one(sql: str, *args: Any, load_json: Iterable[str] = ()) -> dict[str, Any] | None:
