@@ -20,7 +20,7 @@ from typing import Any
 
 from core import clock
 from core.db import is_sqlite, write_transaction
-from core.sql import fetch_one
+from core.sql import fetch, fetch_one
 from core.tables import AuditEntry
 
 __all__ = ["GENESIS", "VerifyResult", "record", "record_grouped", "verify"]
@@ -62,7 +62,7 @@ async def _append(entries: list[_Entry]) -> list[int]:
     seqs: list[int] = []
     async with write_transaction():
         if not is_sqlite():
-            await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", _LOCK_KEY)
+            await fetch("SELECT pg_advisory_xact_lock({})", _LOCK_KEY)
         # plain SQL (core.sql): every case view appends an entry
         last = await fetch_one("SELECT seq, hash FROM core_audit ORDER BY seq DESC LIMIT 1")
         seq = last["seq"] if last else 0
@@ -76,8 +76,8 @@ async def _append(entries: list[_Entry]) -> list[int]:
                        json.dumps(e.detail, ensure_ascii=False), prev, digest]
             seqs.append(seq)
             prev = digest
-        await AuditEntry.raw('INSERT INTO core_audit (seq, "at", actor, action, target, ip, detail, prev_hash, hash) '
-                             f"VALUES {', '.join(values)}", *params)
+        await fetch('INSERT INTO core_audit (seq, "at", actor, action, target, ip, detail, prev_hash, hash) '
+                    f"VALUES {', '.join(values)}", *params)
     return seqs
 
 
