@@ -51,3 +51,23 @@ def test_plugin_routes_apply_the_session_time_outs(client, world, make_case, log
     clock.freeze(clock.now() + dt.timedelta(minutes=31))
     resp = client.post(url, data={"_csrf_token": token}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+
+
+def test_session_store_reads_what_it_wrote_and_forgets_the_expired(tmp_path: Path) -> None:
+    """The store behind the sessions reads on the event loop; it must still answer like Litestar's
+    file store: the stored bytes, nothing for an unknown id, and an expired session deleted."""
+    import asyncio
+
+    from web.sessions import SessionFileStore
+
+    async def go() -> None:
+        store = SessionFileStore(tmp_path)
+        await store.set("alive", b'{"uid": 1}', expires_in=3600)
+        await store.set("gone", b'{"uid": 2}', expires_in=1)
+        assert await store.get("alive") == b'{"uid": 1}'
+        assert await store.get("never-issued") is None
+        await asyncio.sleep(1.1)
+        assert await store.get("gone") is None
+        assert await store.exists("alive") and not await store.exists("gone")  # the expired file is removed
+
+    asyncio.run(go())

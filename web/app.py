@@ -14,7 +14,6 @@ from litestar.logging.config import LoggingConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.stores.file import FileStore
 
 from core import db
 from core.crypto import FieldCipher
@@ -32,7 +31,7 @@ from web.controllers.readback import ReadbackController
 from web.i18n import LocaleMiddleware, set_preferences
 from web.partner_audit import PartnerAuditMiddleware
 from web.security import add_security_headers
-from web.sessions import RenewingSessionConfig
+from web.sessions import RenewingSessionConfig, SessionFileStore
 from web.state import AppState
 from web.templating import template_config
 from web.party import PARTY_ROUTES, STAFF_ROUTES
@@ -196,7 +195,7 @@ def create_app(
             cookie_samesite="lax",
             exclude=["/api/"],
         ),
-        stores={"sessions": FileStore(sessions_dir)},
+        stores={"sessions": SessionFileStore(sessions_dir)},
         before_send=[add_security_headers],
         exception_handlers={HTTPException: _error_handler, NotFoundException: _error_handler,
                             PermissionDeniedException: _error_handler, Exception: _error_handler,

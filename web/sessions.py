@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.stores.base import StorageObject
+from litestar.stores.file import FileStore
 
-__all__ = ["RenewingSessionConfig", "renew_session"]
+__all__ = ["RenewingSessionConfig", "SessionFileStore", "renew_session"]
 
 _RENEW = "fq_renew_session"
 _NEW_ID = "fq_new_session_id"
 _LOADED = "fq_session_loaded"
+
+
+class SessionFileStore(FileStore):
+    """Litestar's file store (shared by every worker process), reading a session on the event loop.
+
+    A session file is a few hundred bytes on local disk: reading it takes ~40 µs, handing the read
+    to anyio's worker thread cost ~230 µs of CPU on every request. Writes and deletes (log-in,
+    log-out, expiry) still go through the thread, atomically as Litestar writes them."""
+
+    @staticmethod
+    async def _load_from_path(path: Any) -> StorageObject | None:
+        try:
+            return StorageObject.from_bytes(pathlib.Path(path).read_bytes())
+        except FileNotFoundError:
+            return None
 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
