@@ -28,7 +28,9 @@ from core.db import _SQLiteEngine
 __all__ = ["fetch", "fetch_one", "rows_of", "json_columns"]
 
 
+@lru_cache(maxsize=1)
 def _runner() -> type[Table]:
+    """A table to run statements through (any table: they all share the engine)."""
     from core.tables import Case
 
     return Case
