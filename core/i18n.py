@@ -46,9 +46,10 @@ def install(*, gettext: Callable[[str], str], ngettext: Callable[[str, str, int]
 def cached_jinja_gettext(env: Any) -> None:
     """Replace the new-style ``gettext`` (and its alias ``_``) that
     ``install_gettext_callables(newstyle=True)`` put in ``env``'s globals by one that remembers the
-    result of ``_("literal")`` without variables, per language. Jinja's version looks the message up, wraps it in ``Markup`` and formats it with ``%``
-    on every call — a case page makes some three hundred such calls. Same results: the catalogue does
-    not change while the process runs, and a message with variables is formatted every time."""
+    result of ``_("literal")`` without variables, per language. Jinja's version looks the message up,
+    wraps it in ``Markup`` and formats it with ``%`` on every call — a case page makes some three
+    hundred such calls. Same results: the catalogue does not change while the process runs, and a
+    message with variables is formatted every time."""
     import jinja2
     from markupsafe import Markup
 

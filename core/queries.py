@@ -17,9 +17,10 @@ from piccolo.querystring import QueryString
 
 from core import clock
 from core.access import UserCtx, case_scope, room_scope
+from core.followups import followups_of_case
 from core.lifecycle import OPEN_STATUSES
 from core.sql import fetch, rows_of
-from core.tables import Agreement, Case, CaseEvent, CaseParty, FollowUp, MediationSession, Room
+from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
 
 __all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "reusing_case_file", "visible_rooms", "PAGE_SIZE"]
 
@@ -213,7 +214,7 @@ async def case_file(case_id: int) -> Mapping[str, Any]:
                              order_by="held_at")
     agreement = (await rows_of(Agreement, "case", case_id, order_by="", limit=1) or [None])[0]
     events = await rows_of(CaseEvent, "case", case_id, user_names=[("actor_name", "actor")], load_json=True)
-    followups = await rows_of(FollowUp, "case", case_id, user_names=[("visitor_name", "visitor")])
+    followups = await followups_of_case(case_id)
     return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events, "followups": followups}
 
 
