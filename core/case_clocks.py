@@ -13,7 +13,7 @@ from core import clock
 from core.access import UserCtx
 from core.cases import Refused, write_event, load_case
 from core.db import write_transaction
-from core.sql import rows_of
+from core.sql import Read, fetch_many, rows_read
 from core.deadline_service import check_extension, recompute_deadline
 from core.deadlines import DeadlineError, Extension, ExtensionMode
 from core.forms import FormErrors
@@ -36,8 +36,13 @@ TOLLING_LABELS = {
 """Chinese labels of common tolling events (rules may use others; the key is shown then)."""
 
 
+def entries_read(case_id: int) -> Read:
+    """The clock entries of a case (pauses, resumptions, extensions), with the recorder's name."""
+    return rows_read(CaseClockEntry, "case", case_id, user_names=[("recorder", "recorded_by")])
+
+
 async def clock_entries(case_id: int) -> list[dict[str, Any]]:
-    return await rows_of(CaseClockEntry, "case", case_id, user_names=[("recorder", "recorded_by")])
+    return (await fetch_many(entries_read(case_id)))[0]
 
 
 async def _main_rule(reg: Registry, case_id: int, user: UserCtx):

@@ -164,6 +164,27 @@ class _SQLiteEngine(SQLiteEngine):
         connection.row_factory = dict_factory
         return list(await connection.execute_fetchall(query, args))
 
+    @staticmethod
+    async def fetch_many_on(connection: Any, statements: list[tuple[str, list[Any]]]) -> list[list[dict[str, Any]]] | None:
+        """The rows of each ``(query, args)`` on ``connection``, all run in one hop to its thread; ``None``
+        if this aiosqlite has no way to run a function there (then the caller runs them one by one)."""
+        run_in_thread, raw = getattr(connection, "_execute", None), getattr(connection, "_conn", None)
+        if run_in_thread is None or raw is None:  # pragma: no cover - an aiosqlite without these
+            return None
+        connection.row_factory = dict_factory
+
+        def run() -> list[list[dict[str, Any]]]:
+            out = []
+            for query, args in statements:
+                cursor = raw.execute(query, args)
+                try:
+                    out.append(cursor.fetchall())
+                finally:
+                    cursor.close()
+            return out
+
+        return await run_in_thread(run)
+
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
                                      table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - old SQLite

@@ -18,7 +18,7 @@ from core import clock
 from core.access import UserCtx, case_scope
 from core.cases import Refused, load_case, write_event
 from core.db import write_transaction
-from core.sql import rows_of
+from core.sql import Read, fetch_many, rows_read
 from core.plugins import await_each
 from core.registry import Registry
 from core.tables import Agreement, Case, FollowUp
@@ -93,8 +93,12 @@ async def record_followup(reg: Registry, case_id: int, actor: UserCtx | None, da
         await await_each(reg.pm.hook.fengqiao_agreement_fulfilment_changed(case_id=case_id, registry=reg))
 
 
+def followups_read(case_id: int) -> Read:
+    return rows_read(FollowUp, "case", case_id, user_names=[("visitor_name", "visitor")])
+
+
 async def followups_of_case(case_id: int) -> list[dict[str, Any]]:
-    return await rows_of(FollowUp, "case", case_id, user_names=[("visitor_name", "visitor")])
+    return (await fetch_many(followups_read(case_id)))[0]
 
 
 async def overdue_followups(user: UserCtx, today: dt.date | None = None) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ from piccolo.querystring import QueryString
 
 from core import clock
 from core.access import UserCtx, case_scope, room_scope
-from core.followups import followups_of_case
+from core.followups import followups_read
 from core.lifecycle import OPEN_STATUSES
-from core.sql import fetch, rows_of
+from core.sql import Read, fetch, fetch_many, rows_read
 from core.tables import Agreement, Case, CaseEvent, CaseParty, MediationSession, Room
 
 __all__ = ["CaseFilters", "list_cases", "dashboard", "case_file", "reusing_case_file", "visible_rooms", "PAGE_SIZE"]
@@ -195,27 +195,40 @@ def reusing_case_file(case_id: int, file: Mapping[str, Any]) -> Iterator[None]:
         _loaded.reset(token)
 
 
+def case_file_reads(case_id: int) -> tuple[Read, ...]:
+    """The statements of :func:`case_file`, to batch with others (the case page adds its own)."""
+    return (
+        Read(_parties_sql(), (case_id,)),
+        rows_read(MediationSession, "case", case_id, user_names=[("recorder", "recorded_by")], order_by="held_at"),
+        rows_read(Agreement, "case", case_id, order_by="", limit=1),
+        rows_read(CaseEvent, "case", case_id, user_names=[("actor_name", "actor")], load_json=True),
+        followups_read(case_id),
+    )
+
+
+def assemble_case_file(rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """The case file from the rows of :func:`case_file_reads`, in their order."""
+    party_rows, sessions, agreement, events, followups = rows
+    parties = []
+    for row in party_rows:
+        party = {k[6:]: v for k, v in row.items() if k.startswith("party.")}
+        parties.append({"id": row["id"], "role": row["role"], "consent": row["consent"], "party": party})
+    return {"parties": parties, "sessions": sessions, "agreement": (agreement or [None])[0], "events": events,
+            "followups": followups}
+
+
 async def case_file(case_id: int) -> Mapping[str, Any]:
     """Parties, sessions, agreement, timeline and follow-ups (回访, with the visitor's name) of a case
     already loaded with scope checks.
 
-    Plain SQL (``core.sql``): this runs on every view of the case page. Parties come nested
-    (``party``: the person, without the encrypted columns), as Piccolo's ``output(nested=True)`` gave them.
-    Inside :func:`reusing_case_file` for this case, the file given there.
+    Plain SQL (``core.sql``), in one batch: this runs on every view of the case page. Parties come
+    nested (``party``: the person, without the encrypted columns), as Piccolo's ``output(nested=True)``
+    gave them. Inside :func:`reusing_case_file` for this case, the file given there.
     """
     loaded = _loaded.get()
     if loaded is not None and loaded[0] == int(case_id):
         return loaded[1]
-    parties = []
-    for row in await fetch(_parties_sql(), case_id):
-        party = {k[6:]: v for k, v in row.items() if k.startswith("party.")}
-        parties.append({"id": row["id"], "role": row["role"], "consent": row["consent"], "party": party})
-    sessions = await rows_of(MediationSession, "case", case_id, user_names=[("recorder", "recorded_by")],
-                             order_by="held_at")
-    agreement = (await rows_of(Agreement, "case", case_id, order_by="", limit=1) or [None])[0]
-    events = await rows_of(CaseEvent, "case", case_id, user_names=[("actor_name", "actor")], load_json=True)
-    followups = await followups_of_case(case_id)
-    return {"parties": parties, "sessions": sessions, "agreement": agreement, "events": events, "followups": followups}
+    return assemble_case_file(await fetch_many(*case_file_reads(case_id)))
 
 
 async def visible_rooms(user: UserCtx) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from core.access import UserCtx
 from core.cases import Refused, load_case, write_event
 from core.lifecycle import OPEN_STATUSES
 from core.db import write_transaction
-from core.sql import fetch, rows_of
+from core.sql import Read, fetch, rows_read
 from core.forms import FormErrors
 from core.registry import Registry
 from core.tables import Case, RiskWarning, Room, User, WarningNotice
@@ -75,13 +75,24 @@ async def set_flags(reg: Registry, case_id: int, actor: UserCtx, flags: list[str
     return sorted(after - before)
 
 
-async def warnings_of_case(case_id: int) -> list[dict[str, Any]]:
-    warnings = await rows_of(RiskWarning, "case", case_id, user_names=[("raiser", "raised_by")])
-    notices = await fetch('SELECT n.* FROM core_warning_notice n JOIN core_risk_warning w ON w.id = n.warning '
-                          'WHERE w."case" = {} ORDER BY n.id', case_id) if warnings else []
+def warnings_reads(case_id: int) -> tuple[Read, Read]:
+    """The statements of :func:`warnings_of_case` (the warnings, their notices), to batch with others;
+    :func:`with_notices` puts their rows together."""
+    return (rows_read(RiskWarning, "case", case_id, user_names=[("raiser", "raised_by")]),
+            Read('SELECT n.* FROM core_warning_notice n JOIN core_risk_warning w ON w.id = n.warning '
+                 'WHERE w."case" = {} ORDER BY n.id', (case_id,)))
+
+
+def with_notices(warnings: list[dict[str, Any]], notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for w in warnings:
         w["notices"] = [n for n in notices if n["warning"] == w["id"]]
     return warnings
+
+
+async def warnings_of_case(case_id: int) -> list[dict[str, Any]]:
+    warnings, notices = warnings_reads(case_id)
+    rows = await fetch(warnings.sql, *warnings.args)
+    return with_notices(rows, await fetch(notices.sql, *notices.args) if rows else [])
 
 
 async def unread_warnings(user: UserCtx) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ import datetime as dt
 import decimal
 from typing import Any
 
+import pytest
+
 from core import db
 from core.sql import _compiled, fetch, fetch_one
 
@@ -38,3 +40,60 @@ def test_rows_inside_and_outside_a_transaction_agree(world: Any, make_case: Any,
     assert row["label"] == "标签" and isinstance(row["intake"], dict)
     assert isinstance(row["registered_at"], dt.datetime) and row["registered_at"].tzinfo is not None
     assert row["amount"] == decimal.Decimal("1234.50")
+
+
+def test_a_batch_gives_what_its_statements_give_one_by_one(world: Any, make_case: Any, arun: Any) -> None:
+    """``fetch_many`` returns each statement's rows, in order, with the same types as ``fetch`` — in a
+    transaction (SQLite: one hop for the whole batch) and outside one; an empty result stays empty."""
+    from core.sql import Read, batched, fetch_many
+
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    reads = (Read("SELECT id, number, registered_at, intake FROM core_case WHERE id = {}", (case["id"],), ("intake",)),
+             Read('SELECT id, type, data FROM core_case_event WHERE "case" = {} ORDER BY id', (case["id"],), ("data",)),
+             Read("SELECT id FROM core_case WHERE id = {}", (-1,)),
+             Read("SELECT {} AS a, CAST({} AS INTEGER) AS b", ("甲", 2)))
+
+    async def run() -> tuple[Any, Any, Any, bool, bool]:
+        one_by_one = [await fetch(r.sql, *r.args, load_json=r.load_json) for r in reads]
+        outside = await fetch_many(*reads)
+        async with db.read_transaction():
+            inside = await fetch_many(*reads)
+            in_txn = batched()
+        return one_by_one, outside, inside, in_txn, batched()
+
+    one_by_one, outside, inside, in_txn, after = arun(run())
+    assert inside == outside == one_by_one
+    assert len(inside[1]) >= 1 and isinstance(inside[1][0]["data"], dict)
+    assert isinstance(inside[0][0]["intake"], dict) and inside[0][0]["registered_at"].tzinfo is not None
+    assert inside[2] == [] and inside[3] == [{"a": "甲", "b": 2}]
+    assert in_txn is db.is_sqlite() and after is False
+
+
+def test_a_batch_is_one_hop_to_the_sqlite_thread(world: Any, arun: Any, monkeypatch: Any) -> None:
+    """On SQLite the batch runs in the connection's thread in one go: the aiosqlite private API it uses
+    (``Connection._execute``) still exists and is what runs it — if an upgrade removed it, this fails
+    rather than the case page silently going back to a hop per statement."""
+    import aiosqlite.core
+
+    from core.sql import Read, fetch_many
+
+    if not db.is_sqlite():
+        pytest.skip("PostgreSQL has no database thread")
+    hops: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def counting(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
+
+    async def run() -> tuple[list[Any], list[str]]:
+        async with db.read_transaction():
+            hops.clear()
+            rows = await fetch_many(*(Read("SELECT CAST({} AS INTEGER) AS n", (i,)) for i in range(6)))
+            return rows, list(hops)
+
+    rows, batch_hops = arun(run())
+    assert [r[0]["n"] for r in rows] == list(range(6))
+    assert batch_hops == ["run"], batch_hops

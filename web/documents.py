@@ -30,7 +30,6 @@ from core.documents.docx import render_docx
 from core.documents.facts import FileFacts, load_facts
 from core.documents.model import DocumentDef
 from core.documents.policy import current as current_policy
-from core.sql import fetch_one
 from core.documents.policy import policy_from_settings
 from core.documents.signing import WetSignatureIn, record_signature
 from core.documents.validator import ESIGN_CITATION, agreement_findings, needs_wet_signature
@@ -274,7 +273,7 @@ async def case_panel(case: Mapping[str, Any], user: Mapping[str, Any]) -> dict[s
 
     The hook gets no registry, so it lists the core documents; channel documents are on the 卷宗 page.
     """
-    facts = await load_facts(case)
+    facts = await load_facts(case, seal=True)
     entries = build_index(facts)
     missing = [e for e in entries if e.status == "missing"]
     present = sum(1 for e in entries if e.present)
@@ -291,9 +290,8 @@ async def case_panel(case: Mapping[str, Any], user: Mapping[str, Any]) -> dict[s
                  state="已登记书面签署记录。" if recorded else "尚未登记书面签署记录。"))
     status = (Markup("缺少必备材料：{names}").format(names="；".join(f"{e.no}. {e.title}" for e in missing))
               if missing else Markup("必备材料齐全"))
-    sealed = await fetch_one("SELECT sha256 FROM documents_archive WHERE \"case\" = {} LIMIT 1", cid)
-    if sealed:
-        status = Markup("已归档，卷宗校验码 <code>{short}…</code>").format(short=sealed["sha256"][:16])
+    if facts.seal:
+        status = Markup("已归档，卷宗校验码 <code>{short}…</code>").format(short=facts.seal[:16])
     parts.append(Markup('<p class="file-status">卷宗：{present}/{total} 项已附卷；{status}。'
                         '<a href="/cases/{cid}/file">管理卷宗材料、生成全部文书</a></p>').format(
         present=present, total=len(entries), status=status, cid=cid))

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.documents.tables import FileItem, SignatureRecord
 from core.queries import case_file
-from core.sql import rows_of
+from core.sql import Read, fetch_many, rows_read
 
 __all__ = ["FileFacts", "load_facts"]
 
@@ -29,6 +29,8 @@ class FileFacts:
     recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Items recorded as on file, by item key."""
     signatures: tuple[Mapping[str, Any], ...] = ()
+    seal: str | None = None
+    """The sealed archive's SHA-256 (``load_facts(…, seal=True)`` only; ``None``: not sealed, or not asked)."""
 
     @property
     def settled(self) -> bool:
@@ -42,14 +44,17 @@ class FileFacts:
         return any(s["method"] == "wet" for s in self.signatures)
 
 
-async def load_facts(case: Mapping[str, Any]) -> FileFacts:
-    """Load the facts of ``case`` (a row already scope-checked by the caller)."""
+async def load_facts(case: Mapping[str, Any], *, seal: bool = False) -> FileFacts:
+    """Load the facts of ``case`` (a row already scope-checked by the caller); with ``seal``, also the
+    archive seal (read in the same batch as the items and signatures)."""
     case_id = case["id"]
     file = await case_file(case_id)  # on the case page: the file it read already
     parties = [{"role": p["role"], **{k: p["party"][k] for k in _PARTY_FIELDS}} for p in file["parties"]]
     followups = sum(1 for f in file["followups"] if f["done_on"] is not None)
-    items = await rows_of(FileItem, "case", case_id)
-    signatures = await rows_of(SignatureRecord, "case", case_id)
+    reads = [rows_read(FileItem, "case", case_id), rows_read(SignatureRecord, "case", case_id)]
+    if seal:
+        reads.append(Read('SELECT sha256 FROM documents_archive WHERE "case" = {} LIMIT 1', (case_id,)))
+    items, signatures, *sealed = await fetch_many(*reads)
     return FileFacts(
         case=case,
         parties=tuple(parties),
@@ -58,5 +63,6 @@ async def load_facts(case: Mapping[str, Any]) -> FileFacts:
         followups_done=followups,
         recorded={row["item"]: row for row in items},
         signatures=tuple(signatures),
+        seal=sealed[0][0]["sha256"] if sealed and sealed[0] else None,
     )
 

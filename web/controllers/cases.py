@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -20,10 +21,11 @@ from core.forms import FormErrors, validate_form
 from core.lifecycle import OPEN_STATUSES, CoreStatus
 from core.db import read_transaction
 from core.plugins import await_each
-from core.queries import COUNT_CAP, CaseFilters, case_file, dashboard, list_cases, reusing_case_file, visible_rooms
+from core.queries import (COUNT_CAP, CaseFilters, assemble_case_file, case_file_reads, dashboard, list_cases,
+                          reusing_case_file, visible_rooms)
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
-from core.sql import fetch
-from core.warnings import mark_read, set_flags, unread_warnings, warnings_of_case
+from core.sql import Read, batched, fetch, fetch_many
+from core.warnings import mark_read, set_flags, unread_warnings, warnings_reads, with_notices
 from web.auth import current_user, requires_login
 from web.forms import form_items
 from web.rendering import render
@@ -49,17 +51,35 @@ def _int(value: str | None) -> int | None:
 OPEN = {s.value for s in OPEN_STATUSES}
 
 
-async def _people_context(case: dict[str, Any]) -> dict[str, Any]:
+_RECUSALS = ("SELECT r.reason, r.created_at, u.display_name AS name FROM core_recusal r "
+             'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id')
+
+
+async def _case_rows(case_id: int) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The case file and the rest of the case page's own rows (recusals, warnings, clock entries), read
+    together: on SQLite in one hop to the database thread (:func:`core.sql.fetch_many`)."""
+    file_reads = case_file_reads(case_id)
+    warnings_read, notices_read = warnings_reads(case_id)
+    extra = {"recusals": Read(_RECUSALS, (case_id,)), "warnings": warnings_read, "clock": clocks.entries_read(case_id)}
+    if batched():  # one hop either way: read the notices with the rest rather than after the warnings
+        extra["notices"] = notices_read
+    rows = await fetch_many(*file_reads, *extra.values())
+    more = dict(zip(extra, rows[len(file_reads):], strict=True))
+    if "notices" not in more:
+        more["notices"] = await fetch(notices_read.sql, *notices_read.args) if more["warnings"] else []
+    more["warnings"] = with_notices(more["warnings"], more.pop("notices"))
+    return assemble_case_file(rows[:len(file_reads)]), more
+
+
+async def _people_context(case: dict[str, Any], rows: dict[str, Any]) -> dict[str, Any]:
     """Mediator suggestions, recusals and warnings for the case page (its follow-ups come with the case file)."""
-    recusals = await fetch("SELECT r.reason, r.created_at, u.display_name AS name FROM core_recusal r "
-                           'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id', case["id"])
     return {
         # only open cases offer assignment; skip the caseload query for the rest
         "suggestions": await mediators.suggest_mediators(case) if case["status"] in OPEN else [],
         "mediator_name": case["mediator_name"] or "",
-        "recusals": recusals,
+        "recusals": rows["recusals"],
         "recusal_schema": mediators.RecusalIn,
-        "warnings": await warnings_of_case(case["id"]),
+        "warnings": rows["warnings"],
         "followup_schema": followups.FollowUpIn,
         "performance_labels": followups.PERFORMANCE_LABELS,
         "satisfaction_labels": followups.SATISFACTION_LABELS,
@@ -150,7 +170,7 @@ class CaseController(Controller):
             case = await engine.load_case(case_id, user)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        file = await case_file(case_id)
+        file, rows = await _case_rows(case_id)
         protocol = reg.protocols.get(case["channel"])
         with reusing_case_file(case_id, file):  # guards and panels reuse the parties/sessions/agreement read above
             transitions = await engine.available_transitions(reg, case, user) if protocol else []
@@ -166,8 +186,8 @@ class CaseController(Controller):
             "protocol": protocol,
             "state_label": protocol.state(case["state"]).label if protocol else case["state"],
             "transitions": transitions,
-            **await _people_context(case),
-            "clocks": case_clocks(reg, case, await clocks.clock_entries(case_id), file["agreement"]),
+            **await _people_context(case, rows),
+            "clocks": case_clocks(reg, case, rows["clock"], file["agreement"]),
             "tolling_labels": clocks.TOLLING_LABELS,
             "pause_schema": PauseIn,
             "resume_schema": ResumeIn,
