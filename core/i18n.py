@@ -53,14 +53,16 @@ def cached_jinja_gettext(env: Any) -> None:
     import jinja2
     from markupsafe import Markup
 
-    func = env.globals["gettext"]
     cache: dict[tuple[str, str, bool], str] = {}
 
-    @jinja2.pass_context
-    def gettext_(context: Any, message: str, **variables: Any) -> str:
-        if variables:
-            return func(context, message, **variables)
-        autoescape = context.eval_ctx.autoescape
+    # the eval context (autoescape) is all it needs: a context-taking function called inside a loop gets
+    # a copy of the context made for the call
+    @jinja2.pass_eval_context
+    def gettext_(eval_ctx: Any, message: str, **variables: Any) -> str:
+        autoescape = eval_ctx.autoescape
+        if variables:  # as Jinja's new-style gettext: looked up, escaped if autoescaping, %-formatted
+            rv = gettext(message)
+            return (Markup(rv) if autoescape else rv) % variables
         key = (_impl["locale"](), message, autoescape)
         hit = cache.get(key)
         if hit is None:
