@@ -19,7 +19,7 @@ from core.access import UserCtx, case_scope_sql
 from core.channels import IntakeForm
 from core.crypto import FieldCipher
 from core.db import is_sqlite, write_transaction
-from core.sql import fetch_one, json_columns
+from core.sql import Read, fetch_one, json_columns
 from core.deadline_service import clock_starts, recompute_deadline
 from core.forms import FormErrors, validate_form
 from core.intake import CaseIntake, PartyIn
@@ -235,13 +235,9 @@ async def create_case(
     return {"id": case_id, "number": number, "status": initial.status.value, "state": initial.key}
 
 
-async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = False) -> dict[str, Any]:
-    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`; with the names of
-    its room and mediator (``room_name``, ``room_key``, ``mediator_name``).
-
-    ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite's ``BEGIN
-    IMMEDIATE`` already serialises writers), so concurrent changes to one case queue up.
-    """
+def case_read(case_id: int, user: UserCtx | None, *, for_update: bool = False) -> Read:
+    """The statement of :func:`load_case`, to batch with reads that need only the case's id (the
+    caller raises :class:`NotFound` when it finds no row, and shows none of the others)."""
     # plain SQL (core.sql): every page and action of a case starts here
     sql = ("SELECT c.*, r.name AS room_name, r.room_id AS room_key, m.display_name AS mediator_name "
            "FROM core_case c JOIN core_room r ON r.id = c.room LEFT JOIN core_user m ON m.id = c.mediator "
@@ -253,7 +249,22 @@ async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = Fa
         args += scope_args
     if for_update and not is_sqlite():
         sql += " FOR NO KEY UPDATE OF c"
-    row = await fetch_one(sql, *args, load_json=json_columns(Case))
+    return Read(sql, tuple(args), json_columns(Case))
+
+
+async def load_case(case_id: int, user: UserCtx | None, *, for_update: bool = False) -> dict[str, Any]:
+    """The case row if ``user`` may see it (``None`` = system), else :class:`NotFound`; with the names of
+    its room and mediator (``room_name``, ``room_key``, ``mediator_name``).
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` already serialises writers), so concurrent changes to one case queue up.
+    """
+    read = case_read(case_id, user, for_update=for_update)
+    return found_case(await fetch_one(read.sql, *read.args, load_json=read.load_json))
+
+
+def found_case(row: dict[str, Any] | None) -> dict[str, Any]:
+    """``row`` (a result of :func:`case_read`), or :class:`NotFound` when there is none."""
     if row is None:
         raise NotFound("案件不存在或无权查看")
     return row

@@ -90,24 +90,53 @@ class Read:
 
 
 def batched() -> bool:
-    """Whether :func:`fetch_many` runs its statements in one hop here (inside a SQLite transaction): a
-    caller may then add a statement it would otherwise send only when another one found rows."""
+    """Whether :func:`fetch_many` sends its statements together here (inside a transaction): a caller
+    may then add a statement it would otherwise send only when another one found rows."""
     db = _runner()._meta.db
-    return isinstance(db, _SQLiteEngine) and db.current_transaction.get() is not None
+    return isinstance(db, _SQLiteEngine | PostgresEngine) and db.current_transaction.get() is not None
+
+
+_pg_columns: dict[str, tuple[str, ...]] = {}
+
+
+async def _columns_of(connection: Any, sql: str) -> tuple[str, ...]:
+    """The result columns of ``sql`` (PostgreSQL; asked of the server once per statement text)."""
+    names = _pg_columns.get(sql)
+    if names is None:
+        if len(_pg_columns) > 2048:  # statement texts are generated from a fixed set; this is only a bound
+            _pg_columns.clear()
+        statement = await connection.prepare(sql)
+        names = _pg_columns[sql] = tuple(a.name for a in statement.get_attributes())
+    return names
+
+
+async def _fetch_many_pg(connection: Any, reads: Sequence[Read]) -> list[list[dict[str, Any]]]:
+    """One statement, one round trip: ``SELECT ARRAY(SELECT q FROM (<read>) q), …`` — each read's rows
+    come back as an array of records, which asyncpg decodes with the same codecs as a plain result
+    (timestamps, dates, numerics, JSON as text …); their column names are the read's own, asked once."""
+    names = [await _columns_of(connection, _compiled(r.sql, True)) for r in reads]
+    combined = "SELECT " + ", ".join(f"ARRAY(SELECT q FROM ({r.sql}) q)" for r in reads)
+    row = await connection.fetchrow(_compiled(combined, True), *(a for r in reads for a in r.args))
+    return [[dict(zip(cols, record, strict=True)) for record in records] for cols, records in zip(names, row, strict=True)]
 
 
 async def fetch_many(*reads: Read) -> list[list[dict[str, Any]]]:
     """The rows of each of ``reads``, in order — statements that do not depend on each other's results.
 
-    Inside a SQLite transaction they go to the connection's thread together, in one hop: each hop
-    (queue, thread wake-up, result handed back to the event loop) costs about 100 µs of CPU, more than
-    most of the case page's statements take to run. Elsewhere (PostgreSQL, or outside a transaction)
-    they run one after another, exactly as :func:`fetch` would run them."""
+    Inside a transaction they are sent together. SQLite: to the connection's thread in one hop — each
+    hop (queue, thread wake-up, result handed back to the event loop) costs about 100 µs of CPU, more
+    than most of the case page's statements take to run. PostgreSQL: as one statement, in one round
+    trip (:func:`_fetch_many_pg`). Outside a transaction they run one after another, exactly as
+    :func:`fetch` would run them."""
     db = _runner()._meta.db
     txn = db.current_transaction.get()
-    if txn is not None and isinstance(db, _SQLiteEngine) and len(reads) > 1:
-        batch = [(_compiled(r.sql, False), list(r.args)) for r in reads]
-        results = await db.fetch_many_on(txn.connection, batch)
+    if txn is not None and len(reads) > 1 and not any(isinstance(a, QueryString) for r in reads for a in r.args):
+        if isinstance(db, PostgresEngine):
+            results = await _fetch_many_pg(txn.connection, reads)
+        elif isinstance(db, _SQLiteEngine):
+            results = await db.fetch_many_on(txn.connection, [(_compiled(r.sql, False), list(r.args)) for r in reads])
+        else:  # pragma: no cover - the two engines this project runs on
+            results = None
         if results is not None:
             return [_decode(rows, r.load_json) for rows, r in zip(results, reads, strict=True)]
     return [await fetch(r.sql, *r.args, load_json=r.load_json) for r in reads]

@@ -66,7 +66,7 @@ def test_a_batch_gives_what_its_statements_give_one_by_one(world: Any, make_case
     assert len(inside[1]) >= 1 and isinstance(inside[1][0]["data"], dict)
     assert isinstance(inside[0][0]["intake"], dict) and inside[0][0]["registered_at"].tzinfo is not None
     assert inside[2] == [] and inside[3] == [{"a": "甲", "b": 2}]
-    assert in_txn is db.is_sqlite() and after is False
+    assert in_txn is True and after is False
 
 
 def test_a_batch_is_one_hop_to_the_sqlite_thread(world: Any, arun: Any, monkeypatch: Any) -> None:
@@ -97,3 +97,39 @@ def test_a_batch_is_one_hop_to_the_sqlite_thread(world: Any, arun: Any, monkeypa
     rows, batch_hops = arun(run())
     assert [r[0]["n"] for r in rows] == list(range(6))
     assert batch_hops == ["run"], batch_hops
+
+
+def test_a_batch_is_one_round_trip_to_postgresql(world: Any, make_case: Any, arun: Any, monkeypatch: Any) -> None:
+    """On PostgreSQL the batch is one statement: after the first time (which asks the server for each
+    read's column names), one ``fetchrow`` and nothing else — with rows in each read's own order."""
+    import asyncpg.connection
+
+    from core.sql import Read, fetch_many
+
+    if db.is_sqlite():
+        pytest.skip("SQLite batches in its database thread (test above)")
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    calls: list[str] = []
+    for name in ("fetch", "fetchrow", "fetchval", "execute", "prepare"):
+        original = getattr(asyncpg.connection.Connection, name)
+
+        def counting(self: Any, *args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, name, counting)
+    reads = (Read("SELECT n FROM generate_series(5, 1, -1) AS n WHERE n > {} ORDER BY n DESC", (1,)),
+             Read('SELECT id, data FROM core_case_event WHERE "case" = {} ORDER BY id DESC', (case["id"],), ("data",)))
+
+    async def run() -> tuple[list[Any], list[str]]:
+        async with db.read_transaction():
+            await fetch_many(*reads)  # asks for the column names
+            calls.clear()
+            rows = await fetch_many(*reads)
+            return rows, list(calls)
+
+    rows, batch_calls = arun(run())
+    assert batch_calls == ["fetchrow"], batch_calls
+    assert [r["n"] for r in rows[0]] == [5, 4, 3, 2]
+    ids = [r["id"] for r in rows[1]]
+    assert ids == sorted(ids, reverse=True) and len(ids) >= 1 and isinstance(rows[1][0]["data"], dict)

@@ -55,20 +55,23 @@ _RECUSALS = ("SELECT r.reason, r.created_at, u.display_name AS name FROM core_re
              'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id')
 
 
-async def _case_rows(case_id: int) -> tuple[Mapping[str, Any], dict[str, Any]]:
-    """The case file and the rest of the case page's own rows (recusals, warnings, clock entries), read
-    together: on SQLite in one hop to the database thread (:func:`core.sql.fetch_many`)."""
+async def _case_rows(case_id: int, user: UserCtx) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, Any]]:
+    """The case (scope-checked: :class:`core.cases.NotFound` if ``user`` may not see it), its file and
+    the rest of the case page's own rows (recusals, warnings, clock entries), read together: in one hop
+    to SQLite's database thread, in one round trip to PostgreSQL (:func:`core.sql.fetch_many`). Nothing
+    but the case row decides what is shown: out of scope, the other rows are dropped, never shown."""
     file_reads = case_file_reads(case_id)
     warnings_read, notices_read = warnings_reads(case_id)
     extra = {"recusals": Read(_RECUSALS, (case_id,)), "warnings": warnings_read, "clock": clocks.entries_read(case_id)}
-    if batched():  # one hop either way: read the notices with the rest rather than after the warnings
+    if batched():  # sent together either way: read the notices with the rest rather than after the warnings
         extra["notices"] = notices_read
-    rows = await fetch_many(*file_reads, *extra.values())
+    head, *rows = await fetch_many(engine.case_read(case_id, user), *file_reads, *extra.values())
+    case = engine.found_case(head[0] if head else None)
     more = dict(zip(extra, rows[len(file_reads):], strict=True))
     if "notices" not in more:
         more["notices"] = await fetch(notices_read.sql, *notices_read.args) if more["warnings"] else []
     more["warnings"] = with_notices(more["warnings"], more.pop("notices"))
-    return assemble_case_file(rows[:len(file_reads)]), more
+    return case, assemble_case_file(rows[:len(file_reads)]), more
 
 
 async def _people_context(case: dict[str, Any], rows: dict[str, Any]) -> dict[str, Any]:
@@ -167,10 +170,9 @@ class CaseController(Controller):
         st = app_state(request)
         reg = st.registry
         try:
-            case = await engine.load_case(case_id, user)
+            case, file, rows = await _case_rows(case_id, user)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        file, rows = await _case_rows(case_id)
         protocol = reg.protocols.get(case["channel"])
         with reusing_case_file(case_id, file):  # guards and panels reuse the parties/sessions/agreement read above
             transitions = await engine.available_transitions(reg, case, user) if protocol else []
