@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 import zipfile
 from decimal import Decimal
 
@@ -218,6 +219,12 @@ def test_case_page_panel_and_file_page(client, world, make_case, registry, login
     assert "文书与卷宗" in page and "缺少必备材料" in page and "3. 当事人身份证明" in page
     assert f"/cases/{case['id']}/documents/register.docx" in page
     assert f"/cases/{case['id']}/documents/agreement" not in page  # no agreement yet
+    # the panel speaks the page's language (it used to be Chinese on an English page)
+    client.cookies.set("fq_lang", "en")
+    english = client.get(f"/cases/{case['id']}").text
+    assert re.search(r"Case file: \d+/\d+ items on file; required items missing: ", english) and "卷宗：" not in english
+    assert "Manage the case file and generate all documents" in english
+    client.cookies.delete("fq_lang")
     file = client.get(f"/cases/{case['id']}/file")
     assert file.status_code == 200 and "卷内目录" in file.text and "登记附卷" in file.text
     assert "不适用电子签名" not in file.text  # a neighbour dispute

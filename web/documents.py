@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from core import cases as engine
 from core.access import UserCtx
@@ -269,40 +269,25 @@ def _light_context(case: Mapping[str, Any], facts: FileFacts) -> dict[str, Any]:
 
 
 async def case_panel(case: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str, Any]:
-    """The 文书与卷宗 panel of the case page: e-signature notice, 卷宗 status, core document links.
+    """The 文书与卷宗 panel of the case page: e-signature notice, 卷宗 status, core document links
+    (``documents/_case_panel.html``, rendered with the page in the request's language).
 
     The hook gets no registry, so it lists the core documents; channel documents are on the 卷宗 page.
     """
     facts = await load_facts(case, seal=True)
     entries = build_index(facts)
-    missing = [e for e in entries if e.status == "missing"]
-    present = sum(1 for e in entries if e.present)
-    cid = int(case["id"])
-    parts = []
-    policy = current_policy()
-    if policy.needs_wet_signature(case.get("dispute_type", "")):
-        recorded = facts.has_wet_signature()
-        parts.append(Markup(
-            '<p class="notice esign" role="note"><strong>不适用电子签名。</strong>本案涉及婚姻、收养、继承等人身关系，'
-            "依{cite}，调解协议须由当事人当面亲笔签名（或按指印）；标记“当事人已签名”前须先登记书面签署记录。"
-            "{state} <a href=\"/cases/{cid}/file#signatures\">登记书面签署</a></p>"
-        ).format(cite=ESIGN_CITATION, cid=cid,
-                 state="已登记书面签署记录。" if recorded else "尚未登记书面签署记录。"))
-    status = (Markup("缺少必备材料：{names}").format(names="；".join(f"{e.no}. {e.title}" for e in missing))
-              if missing else Markup("必备材料齐全"))
-    if facts.seal:
-        status = Markup("已归档，卷宗校验码 <code>{short}…</code>").format(short=facts.seal[:16])
-    parts.append(Markup('<p class="file-status">卷宗：{present}/{total} 项已附卷；{status}。'
-                        '<a href="/cases/{cid}/file">管理卷宗材料、生成全部文书</a></p>').format(
-        present=present, total=len(entries), status=status, cid=cid))
     light = _light_context(case, facts)
-    items = []
-    for doc in CORE_DOCUMENTS:
-        if not doc.applies_to(case) or (doc.available is not None and not doc.available(light)):
-            continue
-        base = escape(f"/cases/{cid}/documents/{doc.key}")  # Markup.format costs ~40 µs a call; ten per view
-        items.append(Markup(f'<li>{escape(doc.title)}：<a href="{base}" target="_blank" rel="noopener">打印</a> · '
-                            f'<a href="{base}.docx">DOCX</a> · <a href="{base}.pdf">PDF</a></li>'))
-    parts.append(Markup('<ul class="doc-links">{items}</ul>').format(items=Markup("").join(items)))
-    return {"title": "文书与卷宗", "html": Markup("").join(parts)}
+    esign = current_policy().needs_wet_signature(case.get("dispute_type", ""))
+    return {"title": "文书与卷宗", "template": "documents/_case_panel.html", "context": {
+        "case_id": int(case["id"]),
+        "esign": esign,
+        "esign_recorded": esign and facts.has_wet_signature(),
+        "cite": ESIGN_CITATION,
+        "present": sum(1 for e in entries if e.present),
+        "total": len(entries),
+        "missing": [e for e in entries if e.status == "missing"],
+        "seal": facts.seal,
+        "documents": [doc for doc in CORE_DOCUMENTS if doc.applies_to(case)
+                      and (doc.available is None or doc.available(light))],
+    }}
 
