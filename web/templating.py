@@ -11,10 +11,11 @@ from typing import Any
 
 from types import FunctionType
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 from jinja2.utils import _PassArg
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.base import url_for
 from litestar.template.config import TemplateConfig
 
 from core import clock
@@ -157,7 +158,18 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
         days_until=_days_until,
         urgency=_urgency,
     )
+    static_urls: dict[str, str] = {}
+
+    @pass_context
+    def static_url(context: Any, file_path: str) -> str:
+        """``url_for('static', file_path=…)``, worked out once per file (two on every page)."""
+        url = static_urls.get(file_path)
+        if url is None:
+            url = static_urls[file_path] = url_for(context, "static", file_path=file_path)
+        return url
+
     env.globals.update(
+        static_url=static_url,
         form_fields=partial(_fields, reg, weakref.WeakKeyDictionary()),
         code_choices=lambda list_name: reg.codes.choices(list_name, current_locale()),
         event_label=partial(_event_label, reg),
