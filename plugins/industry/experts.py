@@ -24,7 +24,7 @@ from core.cases import NotFound, Refused, load_case, write_event
 from core.db import write_transaction
 from core.forms import FormErrors
 from core.lifecycle import OPEN_STATUSES
-from core.sql import fetch, rows_of
+from core.sql import Read, fetch, rows_read
 from plugins.industry.tables import Consultation, Expert, Opinion, Recusal
 
 if TYPE_CHECKING:
@@ -95,10 +95,19 @@ async def experts_of(c: Committee) -> list[dict[str, Any]]:
     return await Expert.select().where(Expert.committee == c.key).order_by(Expert.category).order_by(Expert.id)
 
 
+def pool_read(c: Committee) -> Read:
+    """The statement of :func:`pool_status` (to batch; :func:`pool_from` reads its rows)."""
+    return Read("SELECT category, COUNT(*) AS n FROM industry_expert WHERE committee = {} AND active = {} "
+                "GROUP BY category", (c.key, True))
+
+
 async def pool_status(c: Committee) -> list[dict[str, Any]]:
     """Per category: label, number of active experts, whether the pool is active."""
-    rows = await fetch("SELECT category, COUNT(*) AS n FROM industry_expert WHERE committee = {} AND active = {} "
-                       "GROUP BY category", c.key, True)
+    read = pool_read(c)
+    return pool_from(c, await fetch(read.sql, *read.args))
+
+
+def pool_from(c: Committee, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     counts: dict[str, int] = {r["category"]: int(r["n"]) for r in rows}
     return [{"key": cat.key, "label": cat.label, "count": counts.get(cat.key, 0),
              "active": counts.get(cat.key, 0) >= MIN_POOL} for cat in c.expert_categories]
@@ -202,9 +211,18 @@ async def record_opinion(committees: dict[str, Committee], case_id: int, user: U
     return done
 
 
-async def consultations_for_case(c: Committee | None, case_id: int) -> list[dict[str, Any]]:
-    """The case's consultations with their opinions and recusals (for the panel and the case file)."""
-    rows = await rows_of(Consultation, "case", case_id)  # plain SQL (core.sql): every committee case page
+def consultations_read(case_id: int) -> Read:
+    """The case's consultations (plain SQL, core.sql: every committee case page reads them)."""
+    return rows_read(Consultation, "case", case_id)
+
+
+async def consultations_for_case(c: Committee | None, case_id: int,
+                                 rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The case's consultations with their opinions and recusals (for the panel and the case file);
+    ``rows``: those of :func:`consultations_read`, if already read."""
+    if rows is None:
+        read = consultations_read(case_id)
+        rows = await fetch(read.sql, *read.args)
     if not rows:
         return []
     ids = [r["id"] for r in rows]

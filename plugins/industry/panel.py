@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from core.i18n import setup_jinja
 from core import clock
+from core.sql import fetch_many
 from plugins.industry.model import Committee
 
 __all__ = ["committee_panel", "notices_for", "render_own_template"]
@@ -41,13 +42,14 @@ def notices_for(c: Committee, case: dict[str, Any]) -> list[str]:
 
 
 async def committee_panel(registry: Any, c: Committee, case: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    from plugins.industry.experts import consultations_for_case, pool_status
+    from plugins.industry.experts import consultations_for_case, consultations_read, pool_from, pool_read
 
     notices = notices_for(c, case)
-    consultations = await consultations_for_case(c, int(case["id"]))
+    consultation_rows, pool_rows = await fetch_many(consultations_read(int(case["id"])), pool_read(c))
+    consultations = await consultations_for_case(c, int(case["id"]), consultation_rows)
     own = render_own_template(c.panel_template, case=case, intake=case.get("intake") or {}, committee=c) if (
         c.panel_template) else Markup("")
     html = render_own_template(TEMPLATES / "_panel.html", case=case, committee=c, notices=notices, own=own,
-                               consultations=consultations, pool=await pool_status(c),
+                               consultations=consultations, pool=pool_from(c, pool_rows),
                                csrf_token=user.get("csrf_token", ""))
     return {"title": c.name, "html": html}
