@@ -119,3 +119,35 @@ def test_read_transaction_is_one_read_only_snapshot(database_url: str) -> None:
             await db.stop()
 
     asyncio.run(go())
+
+
+def test_postgresql_pool_hands_connections_back_clean_without_a_reset_round_trip(database_url: str) -> None:
+    """The asyncpg pool skips its session reset on release (``core.db._keep_session``): what must still
+    hold is that a connection comes back out of any transaction — a failed one is rolled back, its
+    writes gone, its transaction-local settings gone — and that a release sends no statement."""
+    from core.tables import Organisation
+
+    if db.is_sqlite():
+        pytest.skip("PostgreSQL's pool")
+
+    async def go() -> None:
+        await db.start(pool=True)
+        pool = db.engine().pool
+        try:
+            assert pool._maxsize == 20 and pool._reset is db._keep_session
+            with pytest.raises(RuntimeError):
+                async with db.write_transaction():
+                    await Organisation.raw("SET LOCAL statement_timeout = 1234")
+                    await Organisation.insert(Organisation(code="gone", name="回滚"))
+                    raise RuntimeError("fails after writing")
+            async with pool.acquire() as con:  # min_size 1: the connection the failed transaction had
+                assert not con.is_in_transaction()
+                assert await con.fetchval("SHOW statement_timeout") == "0"
+                assert await con.fetchval("SELECT COUNT(*) FROM core_organisation WHERE code = 'gone'") == 0
+                before = con._protocol.queries_count
+            async with pool.acquire() as con:
+                assert con._protocol.queries_count == before  # the release above sent nothing
+        finally:
+            await db.stop()
+
+    asyncio.run(go())
