@@ -123,6 +123,25 @@ def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: R
 
 
 @hookspec
+def fengqiao_case_page_reads(case_id: int, registry: Registry) -> Any:
+    """Name the statements a plugin's case panel will run, so that the case page sends them with its
+    own reads — in one hop to SQLite's database thread, one round trip to PostgreSQL — instead of one
+    at a time while the panels are built.
+
+    Called on every case page, before the case row is read (the reads may use only its id), inside the
+    page's read transaction; the case may yet turn out to be outside the user's scope, in which case
+    nothing read is shown.
+
+    :param case_id: the id of the case being shown.
+    :param registry: the running deployment's :class:`core.registry.Registry`.
+    :return: ``None`` or a sequence of :class:`core.sql.Read`. While the panels are built, the first
+        ``core.sql`` read of exactly one of these statements (same SQL text, values and JSON columns:
+        build both from one function) gets the rows read in the batch; any other read goes to the
+        database as usual. A statement named but not then read costs only its execution.
+    """
+
+
+@hookspec
 def fengqiao_case_registered(case: dict[str, Any], registry: Registry) -> Any:
     """React to a newly registered case, inside the transaction that creates it.
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -26,7 +28,8 @@ from piccolo.table import Table
 
 from core.db import _SQLiteEngine
 
-__all__ = ["Read", "batched", "fetch", "fetch_many", "fetch_one", "rows_of", "rows_read", "json_columns"]
+__all__ = ["Read", "batched", "fetch", "fetch_many", "fetch_one", "prefetched", "rows_of", "rows_read",
+           "json_columns"]
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +70,12 @@ async def fetch(sql: str, *args: Any, load_json: Iterable[str] = ()) -> list[dic
     Inside a transaction the statement goes straight to the transaction's connection, as Piccolo
     would send it but without building a ``Raw`` query and its ``QueryString`` (~40 µs a statement;
     the case page sends fifteen); outside one, through ``Table.raw`` (its pool or a new connection)."""
+    ready = _ready.get()
+    if ready is not None:
+        load_json = tuple(load_json)
+        rows = ready.get(_key(sql, args, load_json))  # type: ignore[arg-type]
+        if rows is not None:
+            return [dict(row) for row in rows]
     db = _runner()._meta.db
     txn = db.current_transaction.get()
     if (txn is None or not isinstance(db, PostgresEngine | _SQLiteEngine)
@@ -77,6 +86,36 @@ async def fetch(sql: str, *args: Any, load_json: Iterable[str] = ()) -> list[dic
     else:
         rows = await db.fetch_on(txn.connection, _compiled(sql, False), list(args))
     return _decode(rows, load_json)
+
+
+_ready: ContextVar[dict[tuple[Any, ...], list[dict[str, Any]]] | None] = ContextVar("fq_prefetched", default=None)
+
+
+def _key(sql: str, args: Iterable[Any], load_json: Iterable[str]) -> tuple[Any, ...] | None:
+    key = (sql, tuple(args), tuple(load_json))
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key (a list …): never prefetched
+        return None
+    return key
+
+
+@contextmanager
+def prefetched(reads: Sequence[Read], rows: Sequence[list[dict[str, Any]]]) -> Iterator[None]:
+    """Within this block, a :func:`fetch` (or :func:`fetch_many`, :func:`rows_of` …) of one of ``reads``
+    — the same statement text, values and JSON columns — gets a copy of its ``rows`` (read already, in
+    a batch, in the same read transaction) instead of asking the database. The case page reads its
+    panels' statements (``fengqiao_case_page_reads``) together with its own this way."""
+    ready = dict(_ready.get() or {})
+    for read, result in zip(reads, rows, strict=True):
+        key = _key(read.sql, read.args, read.load_json)
+        if key is not None:
+            ready[key] = result
+    token = _ready.set(ready)
+    try:
+        yield
+    finally:
+        _ready.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +167,13 @@ async def fetch_many(*reads: Read) -> list[list[dict[str, Any]]]:
     than most of the case page's statements take to run. PostgreSQL: as one statement, in one round
     trip (:func:`_fetch_many_pg`). Outside a transaction they run one after another, exactly as
     :func:`fetch` would run them."""
+    ready = _ready.get()
+    if ready is not None:
+        found = [ready.get(_key(r.sql, r.args, r.load_json)) for r in reads]  # type: ignore[arg-type]
+        found = [None if rows is None else [dict(row) for row in rows] for rows in found]
+        if any(rows is not None for rows in found):
+            rest = iter(await fetch_many(*(r for r, rows in zip(reads, found, strict=True) if rows is None)))
+            return [rows if rows is not None else next(rest) for rows in found]
     db = _runner()._meta.db
     txn = db.current_transaction.get()
     if txn is not None and len(reads) > 1 and not any(isinstance(a, QueryString) for r in reads for a in r.args):

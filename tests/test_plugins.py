@@ -309,6 +309,34 @@ class PanelPlugin:
         return {"title": "插件面板", "html": Markup(f"<p class='plugin-panel'>案件 {case['number']}</p>")}
 
 
+class CountingPanelPlugin:
+    """A panel that names its statement for the case page's batch (``fengqiao_case_page_reads``)."""
+
+    NAME = "counting-panel"
+
+    def __init__(self):
+        self.asked = []
+
+    @staticmethod
+    def _read(case_id):
+        from core.sql import Read
+
+        return Read('SELECT COUNT(*) AS n FROM core_case_event WHERE "case" = {}', (case_id,))
+
+    @hookimpl
+    def fengqiao_case_page_reads(self, case_id, registry):
+        self.asked.append((case_id, registry is not None))
+        return [self._read(case_id)]
+
+    @hookimpl
+    async def fengqiao_case_panels(self, case):
+        from core.sql import fetch
+
+        read = self._read(case["id"])
+        n = (await fetch(read.sql, *read.args))[0]["n"]
+        return {"title": "事件计数", "html": Markup(f"<p class='event-count'>事件 {int(n)} 条</p>")}
+
+
 class RecorderPlugin:
     NAME = "recorder"
 
@@ -363,8 +391,8 @@ def test_case_panel_slot_and_transition_hook(settings, world, arun, tmp_path):
     from core.tables import Case, CaseEvent
     from web.app import create_app
 
-    recorder = RecorderPlugin()
-    plugins = [*DEFAULT_PLUGINS, PanelPlugin(), recorder]
+    recorder, counting = RecorderPlugin(), CountingPanelPlugin()
+    plugins = [*DEFAULT_PLUGINS, PanelPlugin(), recorder, counting]
     reg = build_registry(settings, plugins, entry_points=False)
     user = world["users"]["med-a"]
     case = _make_with(reg, world, user)
@@ -390,6 +418,9 @@ def test_case_panel_slot_and_transition_hook(settings, world, arun, tmp_path):
                                     "_csrf_token": client.cookies.get("csrftoken")})
         page = client.get(f"/cases/{case['id']}")
         assert "插件面板" in page.text and f"案件 {case['number']}" in page.text
+        # the panel's named statement was read with the page's batch and its rows handed to the panel
+        events = arun(CaseEvent.count().where(CaseEvent.case == case["id"]))
+        assert f"事件 {events} 条" in page.text and counting.asked == [(case["id"], True)]
 
 
 def test_plugins_page_lists_plugins_rules_and_channels(client, world, login):

@@ -133,3 +133,31 @@ def test_a_batch_is_one_round_trip_to_postgresql(world: Any, make_case: Any, aru
     assert [r["n"] for r in rows[0]] == [5, 4, 3, 2]
     ids = [r["id"] for r in rows[1]]
     assert ids == sorted(ids, reverse=True) and len(ids) >= 1 and isinstance(rows[1][0]["data"], dict)
+
+
+def test_prefetched_rows_are_handed_out_as_copies(world: Any, make_case: Any, arun: Any) -> None:
+    """Inside ``prefetched`` a read of one of the named statements (same text, values, JSON columns) gets
+    the batch's rows without asking the database — each time a fresh copy, so a caller that adds keys
+    does not change what the next one gets; anything else, or outside the block, goes to the database."""
+    from core.sql import Read, fetch_many, prefetched, rows_of
+    from core.tables import CaseEvent
+
+    case = make_case(world["rooms"]["a"], world["users"]["med-a"])
+    named = Read("SELECT COUNT(*) AS n FROM core_case WHERE id = {}", (case["id"],))
+    other = Read("SELECT COUNT(*) AS n FROM core_case WHERE id = {}", (-1,))
+
+    async def run() -> tuple[Any, ...]:
+        async with db.read_transaction():
+            with prefetched([named], [[{"n": 99}]]):  # not what the database holds: proves where it came from
+                first = await fetch(named.sql, *named.args)
+                first[0]["added"] = True
+                second = await fetch_one(named.sql, *named.args)
+                mixed = await fetch_many(other, named)
+                events = await rows_of(CaseEvent, "case", case["id"])
+            after = await fetch(named.sql, *named.args)
+        return first, second, mixed, events, after
+
+    first, second, mixed, events, after = arun(run())
+    assert first == [{"n": 99, "added": True}] and second == {"n": 99}
+    assert [int(rows[0]["n"]) for rows in mixed] == [0, 99]
+    assert len(events) >= 1 and int(after[0]["n"]) == 1

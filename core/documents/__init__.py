@@ -48,6 +48,14 @@ def fengqiao_register_routes(settings: Any) -> list[Any]:
 
 
 @hookimpl
+def fengqiao_case_page_reads(case_id: int) -> Any:
+    """The 卷宗 panel's items, signatures and seal (``web.documents.case_panel``)."""
+    from core.documents.facts import facts_reads
+
+    return facts_reads(case_id, seal=True)
+
+
+@hookimpl
 async def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any]) -> Any:
     from web.documents import case_panel
 

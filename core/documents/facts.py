@@ -11,7 +11,7 @@ from core.documents.tables import FileItem, SignatureRecord
 from core.queries import case_file
 from core.sql import Read, fetch_many, rows_read
 
-__all__ = ["FileFacts", "load_facts"]
+__all__ = ["FileFacts", "facts_reads", "load_facts"]
 
 _PARTY_FIELDS = ("kind", "name", "gender", "ethnicity", "id_number_masked", "phone_masked", "credit_code", "address")
 
@@ -44,6 +44,14 @@ class FileFacts:
         return any(s["method"] == "wet" for s in self.signatures)
 
 
+def facts_reads(case_id: int, *, seal: bool = False) -> list[Read]:
+    """The statements :func:`load_facts` runs besides the case file (its 卷宗 items, signatures, seal)."""
+    reads = [rows_read(FileItem, "case", case_id), rows_read(SignatureRecord, "case", case_id)]
+    if seal:
+        reads.append(Read('SELECT sha256 FROM documents_archive WHERE "case" = {} LIMIT 1', (case_id,)))
+    return reads
+
+
 async def load_facts(case: Mapping[str, Any], *, seal: bool = False) -> FileFacts:
     """Load the facts of ``case`` (a row already scope-checked by the caller); with ``seal``, also the
     archive seal (read in the same batch as the items and signatures)."""
@@ -51,10 +59,7 @@ async def load_facts(case: Mapping[str, Any], *, seal: bool = False) -> FileFact
     file = await case_file(case_id)  # on the case page: the file it read already
     parties = [{"role": p["role"], **{k: p["party"][k] for k in _PARTY_FIELDS}} for p in file["parties"]]
     followups = sum(1 for f in file["followups"] if f["done_on"] is not None)
-    reads = [rows_read(FileItem, "case", case_id), rows_read(SignatureRecord, "case", case_id)]
-    if seal:
-        reads.append(Read('SELECT sha256 FROM documents_archive WHERE "case" = {} LIMIT 1', (case_id,)))
-    items, signatures, *sealed = await fetch_many(*reads)
+    items, signatures, *sealed = await fetch_many(*facts_reads(case_id, seal=seal))
     return FileFacts(
         case=case,
         parties=tuple(parties),

@@ -45,6 +45,14 @@ async def _panel(case: dict[str, Any], user: dict[str, Any], registry: Any) -> d
 
 
 @hookimpl
+def fengqiao_case_page_reads(case_id: int) -> Any:
+    """The links of the panel (read with the case page's own rows)."""
+    from core.online.service import links_read
+
+    return [links_read(case_id)]
+
+
+@hookimpl
 def fengqiao_case_panels(case: dict[str, Any], user: dict[str, Any], registry: Any) -> Any:
     """Links sent to parties, booked sessions and electronic confirmations (an awaitable)."""
     return _panel(case, user, registry)

@@ -32,7 +32,7 @@ from core.online.tables import ESignature, Message, OneTimeCode, PartyLink, Slot
 from core.plugins import await_me_maybe, call_each
 from core.queries import case_file
 from core.registry import Registry
-from core.sql import fetch
+from core.sql import Read, fetch
 from core.tables import Agreement, Case, CaseParty, FollowUp, MediationSession
 from core.tables.org import Room
 
@@ -553,10 +553,15 @@ async def parties_with_phone(case_id: int) -> list[dict[str, Any]]:
             for p in file["parties"]]
 
 
+def links_read(case_id: int) -> Read:
+    """The links sent for a case (plain SQL, core.sql: the case page's online panel reads this on every view)."""
+    return Read("SELECT l.id, l.case_party, l.created_at, l.expires_at, l.revoked, l.verified_at, p.name AS name "
+                "FROM online_party_link l LEFT JOIN core_case_party cp ON cp.id = l.case_party "
+                'LEFT JOIN core_party p ON p.id = cp.party WHERE l."case" = {} ORDER BY l.id', (case_id,))
+
+
 async def links_of_case(case_id: int) -> list[dict[str, Any]]:
-    return await fetch(  # plain SQL (core.sql): the case page's online panel reads this on every view
-        "SELECT l.id, l.case_party, l.created_at, l.expires_at, l.revoked, l.verified_at, p.name AS name "
-        "FROM online_party_link l LEFT JOIN core_case_party cp ON cp.id = l.case_party "
-        'LEFT JOIN core_party p ON p.id = cp.party WHERE l."case" = {} ORDER BY l.id', case_id)
+    read = links_read(case_id)
+    return await fetch(read.sql, *read.args)
 
 

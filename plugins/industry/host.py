@@ -94,6 +94,16 @@ class IndustryHost:
         return on_registered(registry, c, case)
 
     @hookimpl
+    def fengqiao_case_page_reads(self, case_id: int, registry: Any) -> Any:
+        """The consultations of the committee panel (any case: the channel is not known yet; for a case
+        of no committee the statement finds nothing)."""
+        if not committees_of(registry):
+            return None
+        from plugins.industry.experts import consultations_read
+
+        return [consultations_read(case_id)]
+
+    @hookimpl
     def fengqiao_case_panels(self, case: dict[str, Any], user: dict[str, Any], registry: Any) -> Any:
         c = committees_of(registry).get(case.get("channel", ""))
         if c is None:
