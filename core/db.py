@@ -64,10 +64,46 @@ def _sqlite_path(url: str) -> Path:
     return path
 
 
+_PENDING_BEGIN = "_fq_pending_begin"
+"""Attribute of an ``aiosqlite`` connection: the ``BEGIN …`` of its transaction, not yet sent."""
+
+
 class _PooledTransaction(SQLiteTransaction):
-    """A transaction on a connection from the engine's pool, given back (not closed) when it ends."""
+    """A transaction on a connection from the engine's pool, given back (not closed) when it ends.
+
+    Its ``BEGIN`` goes to the database thread with the transaction's first statement, in the same hop
+    (:meth:`_SQLiteEngine.fetch_on`, :meth:`_SQLiteEngine.fetch_many_on`); a transaction that runs no
+    statement sends neither ``BEGIN`` nor ``COMMIT``. If that ``BEGIN`` fails (``BEGIN IMMEDIATE``:
+    "database is locked"), the statement's caller gets the error, and there is nothing to roll back.
+    """
 
     __slots__ = ()
+
+    async def begin(self) -> None:
+        setattr(self.connection, _PENDING_BEGIN, f"BEGIN {self.transaction_type.value}")
+
+    def _unbegun(self) -> bool:
+        """True (and forgotten) if ``BEGIN`` was never sent: nothing ran."""
+        if getattr(self.connection, _PENDING_BEGIN, None) is None:
+            return False
+        setattr(self.connection, _PENDING_BEGIN, None)
+        return True
+
+    async def commit(self) -> None:
+        if self._unbegun():
+            self._committed = True
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self._unbegun():
+            self._rolled_back = True
+            return
+        await super().rollback()
+
+    async def savepoint(self, name: str | None = None) -> Any:
+        await _send_pending_begin(self.connection)
+        return await super().savepoint(name)
 
     async def get_connection(self) -> Any:
         return await self.engine.acquire()
@@ -77,7 +113,7 @@ class _PooledTransaction(SQLiteTransaction):
             return self._parent
         self.connection = await self.get_connection()
         try:
-            await self.begin()  # e.g. "database is locked" for BEGIN IMMEDIATE under a long writer
+            await self.begin()  # only noted here: sent with the first statement
         except BaseException:
             await self.engine.release(self.connection, reuse=False)
             raise
@@ -99,6 +135,13 @@ class _PooledTransaction(SQLiteTransaction):
             self.engine.current_transaction.reset(self.context)
             await self.engine.release(self.connection, reuse=clean)
         return exception is None
+
+
+async def _send_pending_begin(connection: Any) -> None:
+    begin = getattr(connection, _PENDING_BEGIN, None)
+    if begin is not None:
+        await connection.execute(begin)
+        setattr(connection, _PENDING_BEGIN, None)
 
 
 class _SQLiteEngine(SQLiteEngine):
@@ -155,25 +198,38 @@ class _SQLiteEngine(SQLiteEngine):
     async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
                                           query_type: str = "generic", table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - old SQLite
+            await _send_pending_begin(connection)
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
         return await self.fetch_on(connection, query, args or [])
 
     @staticmethod
     async def fetch_on(connection: Any, query: str, args: list[Any]) -> list[dict[str, Any]]:
-        """Rows of ``query`` (``?`` placeholders) on ``connection`` as dicts, in one thread hop."""
+        """Rows of ``query`` (``?`` placeholders) on ``connection`` as dicts, in one thread hop (with
+        the transaction's ``BEGIN`` if it is still to be sent)."""
+        if getattr(connection, _PENDING_BEGIN, None) is not None:
+            rows = await _SQLiteEngine.fetch_many_on(connection, [(query, args)])
+            if rows is not None:
+                return rows[0]
+            await _send_pending_begin(connection)
         connection.row_factory = dict_factory
         return list(await connection.execute_fetchall(query, args))
 
     @staticmethod
     async def fetch_many_on(connection: Any, statements: list[tuple[str, list[Any]]]) -> list[list[dict[str, Any]]] | None:
-        """The rows of each ``(query, args)`` on ``connection``, all run in one hop to its thread; ``None``
-        if this aiosqlite has no way to run a function there (then the caller runs them one by one)."""
+        """The rows of each ``(query, args)`` on ``connection``, all run in one hop to its thread (after
+        the transaction's ``BEGIN`` if it is still to be sent); ``None`` if this aiosqlite has no way to
+        run a function there (then the caller runs them one by one)."""
         run_in_thread, raw = getattr(connection, "_execute", None), getattr(connection, "_conn", None)
         if run_in_thread is None or raw is None:  # pragma: no cover - an aiosqlite without these
+            await _send_pending_begin(connection)
             return None
         connection.row_factory = dict_factory
 
         def run() -> list[list[dict[str, Any]]]:
+            begin = getattr(connection, _PENDING_BEGIN, None)
+            if begin is not None:
+                raw.execute(begin).close()  # raises (locked …) with the transaction still unbegun
+                setattr(connection, _PENDING_BEGIN, None)
             out = []
             for query, args in statements:
                 cursor = raw.execute(query, args)

@@ -151,3 +151,54 @@ def test_postgresql_pool_hands_connections_back_clean_without_a_reset_round_trip
             await db.stop()
 
     asyncio.run(go())
+
+
+def test_sqlite_begin_travels_with_the_first_statement(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SQLite transaction sends its ``BEGIN`` in the same hop to the database thread as its first
+    statement; one that runs nothing sends neither ``BEGIN`` nor ``COMMIT``. Savepoints, rollbacks
+    and the snapshot still behave: the first read fixes what the transaction sees."""
+    import aiosqlite.core
+
+    from core.sql import fetch
+    from core.tables import Organisation
+
+    hops: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def counting(self: object, fn: object, *args: object, **kwargs: object) -> object:
+        hops.append(getattr(fn, "__name__", repr(fn)) + (f":{args[0]}" if args and isinstance(args[0], str) else ""))
+        return await original(self, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+    count = "SELECT COUNT(*) AS n FROM core_organisation"
+
+    async def go() -> None:
+        await db.start(pool=True)
+        try:
+            async with db.read_transaction():  # warm the pool: a connection opened outside the count
+                await fetch(count)
+            monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
+            async with db.read_transaction():
+                pass
+            assert hops == [], hops  # nothing sent at all
+            async with db.read_transaction():
+                assert (await fetch(count))[0]["n"] == 0
+            assert hops == ["run", "execute:COMMIT"], hops
+            hops.clear()
+            with pytest.raises(RuntimeError):
+                async with db.write_transaction() as txn:
+                    await Organisation.insert(Organisation(code="x", name="回滚"))
+                    point = await txn.savepoint()
+                    await Organisation.insert(Organisation(code="y", name="回滚到保存点"))
+                    await point.rollback_to()
+                    raise RuntimeError("after writing")
+            assert hops[0] == "run" and hops[-1] == "execute:ROLLBACK", hops
+            async with db.write_transaction() as txn:
+                point = await txn.savepoint()  # first thing in the transaction: BEGIN goes first
+                await Organisation.insert(Organisation(code="z", name="保存"))
+                await point.release()
+            async with db.read_transaction():
+                assert [r["code"] for r in await fetch("SELECT code FROM core_organisation")] == ["z"]
+        finally:
+            await db.stop()
+
+    asyncio.run(go())
