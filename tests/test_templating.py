@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -61,13 +62,28 @@ def test_calls_match_jinjas() -> None:
     def stops() -> Any:
         raise StopIteration
 
+    class Methods:
+        def plain(self, value: Any) -> str:
+            return f"m{value}"
+
+        @jinja2.pass_context
+        def with_context(self, ctx: Any, name: str) -> str:
+            return f"mc:{ctx.get(name)}"
+
+        @jinja2.pass_eval_context
+        def with_eval(self, eval_ctx: Any) -> str:
+            return f"me:{eval_ctx.autoescape}"
+
     source = ("{% macro m(x) %}<{{ x }}>{% endmacro %}"
               "{% for i in range(2) %}{% set local = i * 10 %}{{ plain(i, k='v') }} {{ with_context('local') }} "
               "{{ with_eval(i) }} {{ with_env(i) }} {{ obj(i, sep='+') }} {{ m(i) }} "
-              "{{ stops() is undefined }}|{% endfor %}{{ with_context('top') }}")
+              "{{ stops() is undefined }} {{ row.get('k', i) }} {{ 'abc'.startswith('a') }} {{ part(i) }} "
+              "{{ methods.plain(i) }} {{ methods.with_context('local') }} {{ methods.with_eval() }}|{% endfor %}{{ with_context('top') }}")
     context = {"plain": lambda value, k="": f"{value}{k}", "with_context": with_context, "with_eval": with_eval,
-               "with_env": with_env, "obj": Callable(), "stops": stops, "top": "T"}
+               "with_env": with_env, "obj": Callable(), "stops": stops, "top": "T",
+               "row": {"k": "v"}, "part": functools.partial(lambda a, b: f"{a}{b}", "p"), "methods": Methods()}
     ours = PageEnvironment(autoescape=True).from_string(source).render(context)
     jinjas = Environment(autoescape=True).from_string(source).render(context)
     assert ours == jinjas
     assert "local=10" in ours and "True" in ours and ours.endswith("top=T")
+    assert "mc:10" in ours and "me:True" in ours and " v " in ours and "p1" in ours

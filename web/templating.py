@@ -9,10 +9,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from types import FunctionType
+from types import BuiltinFunctionType, FunctionType, MethodType
 
 from jinja2 import Environment, FileSystemLoader, pass_context
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.utils import _PassArg
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.base import url_for
@@ -36,22 +36,33 @@ HERE = Path(__file__).parent
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+_NO_ATTRIBUTES = frozenset({BuiltinFunctionType})
+"""Callables that cannot carry Jinja's ``pass_context`` marks (``dict.get``, ``str.startswith`` …)."""
+_MARKABLE = frozenset({FunctionType, MethodType, partial, Macro})
+"""Callables whose marks are their own attributes (a method's are its function's), never their ``__call__``'s."""
+
+
 class _PageContext(Context):
-    """Jinja's context with a shorter way to call a plain Python function from a template (``_()``,
-    ``code_label()``, ``event_label()`` … — over a hundred calls a case page). Jinja first asks whether
-    the object's ``__call__`` takes a context, then the object itself; a function's ``__call__`` never
-    does, so only the second question is asked here. Anything else goes the usual way."""
+    """Jinja's context with a shorter way to call functions, methods and macros from a template
+    (``_()``, ``code_label()``, ``row.get()``, ``path.startswith()``, macros … — a few hundred calls a
+    case page). Jinja first asks whether the object's ``__call__`` takes a context, then the object
+    itself; for these kinds of callable the first answer is always no, so only the second question is
+    asked (and none for a built-in). Anything else, and anything taking the context, goes Jinja's way."""
 
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
-        if type(__obj) is not FunctionType:
+        kind = type(__obj)
+        if kind in _NO_ATTRIBUTES:
+            pass_arg = None
+        elif kind in _MARKABLE:
+            pass_arg = getattr(__obj, "jinja_pass_arg", None)
+            if pass_arg is _PassArg.context:
+                return super().call(__obj, *args, **kwargs)
+            if pass_arg is _PassArg.eval_context:
+                args = (__self.eval_ctx, *args)
+            elif pass_arg is _PassArg.environment:
+                args = (__self.environment, *args)
+        else:
             return super().call(__obj, *args, **kwargs)
-        pass_arg = getattr(__obj, "jinja_pass_arg", None)
-        if pass_arg is _PassArg.context:
-            return super().call(__obj, *args, **kwargs)
-        if pass_arg is _PassArg.eval_context:
-            args = (__self.eval_ctx, *args)
-        elif pass_arg is _PassArg.environment:
-            args = (__self.environment, *args)
         if kwargs:
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
