@@ -87,3 +87,11 @@ def test_calls_match_jinjas() -> None:
     assert ours == jinjas
     assert "local=10" in ours and "True" in ours and ours.endswith("top=T")
     assert "mc:10" in ours and "me:True" in ours and " v " in ours and "p1" in ours
+
+
+def test_template_globals_overlay_the_environments() -> None:
+    env = PageEnvironment()
+    env.globals.update(shared="env", who="env")
+    t = env.from_string("{{ shared }}/{{ who }}", globals={"who": "template"})
+    assert t.render() == "env/template" and env.globals["who"] == "env"
+    assert env.from_string("{{ who }}").render() == "env"

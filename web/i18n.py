@@ -282,9 +282,9 @@ def format_date(value: Any) -> str:
             return value
     loc = current_locale()
     if loc == "zh_CN":  # the numeric patterns above, without Babel's pattern machinery (~10 µs a date)
-        if isinstance(value, dt.datetime):
-            return (value.astimezone(clock.TZ) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
-        return value.strftime("%Y-%m-%d")
+        if isinstance(value, dt.datetime):  # ISO text up to the minutes (no offset): strftime's pattern, faster
+            return (value.astimezone(clock.TZ) if value.tzinfo else value).isoformat(" ", "minutes")[:16]
+        return value.isoformat()
     locale, date_pattern, datetime_pattern, time_pattern = _date_patterns(loc)
     if isinstance(value, dt.datetime):
         local = value.astimezone(clock.TZ) if value.tzinfo else value
