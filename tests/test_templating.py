@@ -95,3 +95,28 @@ def test_template_globals_overlay_the_environments() -> None:
     t = env.from_string("{{ shared }}/{{ who }}", globals={"who": "template"})
     assert t.render() == "env/template" and env.globals["who"] == "env"
     assert env.from_string("{{ who }}").render() == "env"
+
+
+def test_output_escaping_matches_jinjas() -> None:
+    """Output expressions escape to plain text (``_escape_text``): the same page as Jinja's, including
+    in macros, ``{% set %}`` and filter blocks, includes, ``|safe`` and objects with ``__html__``."""
+    from jinja2 import DictLoader
+    from markupsafe import Markup
+
+    class Html:
+        def __html__(self) -> str:
+            return "<b>html</b>"
+
+    templates = {
+        "page": ("{% macro m(x) %}<i>{{ x }}</i>{% endmacro %}{% set block %}<{{ lt }}>{% endset %}"
+                 "{{ text }}|{{ markup }}|{{ html }}|{{ number }}|{{ none }}|{{ missing }}|{{ text | safe }}|"
+                 "{{ m(text) }}|{{ m(markup) }}|{{ block }}|{{ block | length }}|{% filter upper %}{{ text }}{% endfilter %}|"
+                 "{{ text ~ markup }}|{% include 'part' %}|{{ m(text) | length }}"),
+        "part": "<{{ text }}>",
+    }
+    context = {"text": "<a href='x'>&\"</a>", "markup": Markup("<em>ok</em>"), "html": Html(), "number": 3.5,
+               "none": None, "lt": "<"}
+    ours = PageEnvironment(loader=DictLoader(templates), autoescape=True).get_template("page").render(context)
+    jinjas = Environment(loader=DictLoader(templates), autoescape=True).get_template("page").render(context)
+    assert ours == jinjas
+    assert "&lt;a href=&#39;x&#39;&gt;&amp;&#34;&lt;/a&gt;" in ours and "<em>ok</em>" in ours and "<b>html</b>" in ours
