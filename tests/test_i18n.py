@@ -172,6 +172,19 @@ def test_form_fields_follow_the_language_of_each_render(registry: Any) -> None:
     assert rendered != rendered_en
 
 
+def test_the_t_filter_follows_the_language_of_each_render(registry: Any) -> None:
+    """``| t`` remembers its answers per language: alternating renders each get their own."""
+    from web.templating import template_config
+
+    env = template_config(registry).to_engine().engine
+    page = env.from_string("{{ a | t }}|{{ b | t }}|{{ n | t }}")
+    for _ in range(2):
+        with i18n.use_locale("zh_CN"):
+            assert page.render(a="案件", b="调解员", n=3) == "案件|调解员|3"
+        with i18n.use_locale("en"):
+            assert page.render(a="案件", b="调解员", n=3) == "Cases|Mediator|3"
+
+
 # --------------------------------------------------------------------------- the running app
 
 

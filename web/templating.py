@@ -200,11 +200,26 @@ def _setup(reg: Registry, engine: JinjaTemplateEngine) -> None:
     cached_jinja_gettext(env)
     code_en = {c.zh: c.en for codes in reg.codes.lists.values() for c in codes.values() if c.en}
 
-    def translate_data(value: Any) -> Any:
+    def translate_uncached(value: Any) -> Any:
         """Catalogue first; a code-list label (the statistics' row labels) falls back to the list's ``en``."""
         out = translate(value)
         if out is value and isinstance(value, str) and current_locale() != i18n.DEFAULT_LOCALE:
             return code_en.get(value, value)
+        return out
+
+    translated: dict[tuple[str, str], Any] = {}
+
+    def translate_data(value: Any) -> Any:
+        """:func:`translate_uncached`, remembered per language for plain strings (labels, mostly: the
+        catalogues do not change while the app runs; bounded, in case a page translates free text)."""
+        if type(value) is not str:
+            return translate_uncached(value)
+        key = (current_locale(), value)
+        out = translated.get(key)
+        if out is None:
+            if len(translated) >= 20_000:
+                translated.clear()
+            out = translated[key] = translate_uncached(value)
         return out
 
     env.filters.update(
