@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import clock
-from core.db import is_sqlite, write_transaction
+from core.db import write_transaction
 from core.sql import fetch, fetch_one
 from core.tables import AuditEntry
 
@@ -60,9 +60,7 @@ class _Entry:
 async def _append(entries: list[_Entry]) -> list[int]:
     """Append ``entries`` in order, in one transaction (one lock, one read of the chain's end)."""
     seqs: list[int] = []
-    async with write_transaction():
-        if not is_sqlite():
-            await fetch("SELECT pg_advisory_xact_lock({})", _LOCK_KEY)
+    async with write_transaction(advisory_lock=_LOCK_KEY):  # one writer of the chain at a time
         # plain SQL (core.sql): every case view appends an entry
         last = await fetch_one("SELECT seq, hash FROM core_audit ORDER BY seq DESC LIMIT 1")
         seq = last["seq"] if last else 0

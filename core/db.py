@@ -296,18 +296,61 @@ def is_sqlite() -> bool:
 
 
 @asynccontextmanager
-async def write_transaction() -> AsyncIterator[object]:
+async def write_transaction(*, advisory_lock: int | None = None) -> AsyncIterator[object]:
     """A transaction for a state change: ``BEGIN IMMEDIATE`` on SQLite, a plain one on PostgreSQL.
 
-    Nested use joins the outer transaction.
+    ``advisory_lock``: on PostgreSQL, also take ``pg_advisory_xact_lock(advisory_lock)`` first (writers
+    of one chain, such as the audit log's, queue up on it) — begun and locked in one round trip. On
+    SQLite ``BEGIN IMMEDIATE`` already lets one writer in at a time. Nested use joins the outer
+    transaction (and takes the lock there).
     """
     db = engine()
     if isinstance(db, SQLiteEngine):
         async with db.transaction(transaction_type=TransactionType.immediate) as txn:
             yield txn
+    elif advisory_lock is not None and db.current_transaction.get() is None:
+        async with _LockedTransaction(engine=db, lock=advisory_lock) as txn:
+            yield txn
     else:
         async with db.transaction() as txn:
+            if advisory_lock is not None:
+                await db.current_transaction.get().connection.execute(
+                    f"SELECT pg_advisory_xact_lock({int(advisory_lock)})")
             yield txn
+
+
+class _LockedTransaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction begun as ``BEGIN; SELECT pg_advisory_xact_lock(<key>)`` — one
+    round trip, where the transaction and the lock took two — and ended with plain ``COMMIT`` /
+    ``ROLLBACK``."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, engine: PostgresEngine, lock: int) -> None:
+        super().__init__(engine=engine, allow_nested=False)
+        self.lock = int(lock)
+
+    async def begin(self) -> None:
+        try:
+            await self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self.lock})")
+        except BaseException:  # not entered, so not exited: end the transaction, hand the connection back
+            try:
+                if self.connection.is_in_transaction():
+                    await self.connection.execute("ROLLBACK")
+            finally:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            raise
+
+    async def commit(self) -> None:
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
 
 
 @asynccontextmanager

@@ -101,3 +101,48 @@ def test_cli_reports_an_intact_chain(arun, settings):
     out = subprocess.run([str(Path(sys.executable).with_name("fengqiao")), "audit", "verify"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "audit chain intact: 3 entries", out.stderr
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(arun, database_url, monkeypatch):
+    """Appends from concurrent transactions — each its own connection, and one joining an outer write
+    transaction — queue up (PostgreSQL: a transaction-scoped advisory lock, taken in the same round trip
+    as ``BEGIN``; SQLite: ``BEGIN IMMEDIATE``) and leave one chain with no gap and no fork."""
+    import asyncio
+    import contextvars
+
+    from core import db
+
+    sent: list[str] = []
+    if not database_url.startswith("sqlite"):
+        import asyncpg.connection
+
+        original = asyncpg.connection.Connection.execute
+
+        def execute(self, query, *args, **kwargs):
+            sent.append(query)
+            return original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, "execute", execute)
+
+    async def nested(i):
+        async with db.write_transaction():
+            return await record("test.nested", actor=f"n{i}")
+
+    async def go():
+        await db.start(pool=True)
+        try:
+            tasks = [asyncio.create_task(record("test.concurrent", actor=f"w{i}"), context=contextvars.Context())
+                     for i in range(12)]
+            tasks += [asyncio.create_task(nested(i), context=contextvars.Context()) for i in range(3)]
+            return await asyncio.gather(*tasks)
+        finally:
+            await db.stop()
+
+    seqs = arun(go())
+    assert sorted(seqs) == list(range(1, 16))
+    result = arun(verify())
+    assert result.ok and result.checked == 15
+    if sent:
+        lock = "BEGIN; SELECT pg_advisory_xact_lock("
+        assert sum(q.startswith(lock) for q in sent) == 12, sent  # one round trip each: begun and locked
+        assert sum(q.startswith("SELECT pg_advisory_xact_lock(") for q in sent) == 3  # inside the outer ones
