@@ -101,6 +101,14 @@ def pool_read(c: Committee) -> Read:
                 "GROUP BY category", (c.key, True))
 
 
+def case_pool_read(case_id: int) -> Read:
+    """The statement of :func:`pool_status` for the committee of a case's channel, by the case's id —
+    what the case page can read in its batch before it knows the channel (no rows for a case of no
+    committee)."""
+    return Read("SELECT category, COUNT(*) AS n FROM industry_expert WHERE committee = "
+                "(SELECT channel FROM core_case WHERE id = {}) AND active = {} GROUP BY category", (case_id, True))
+
+
 async def pool_status(c: Committee) -> list[dict[str, Any]]:
     """Per category: label, number of active experts, whether the pool is active."""
     read = pool_read(c)

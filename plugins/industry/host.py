@@ -95,13 +95,13 @@ class IndustryHost:
 
     @hookimpl
     def fengqiao_case_page_reads(self, case_id: int, registry: Any) -> Any:
-        """The consultations of the committee panel (any case: the channel is not known yet; for a case
-        of no committee the statement finds nothing)."""
+        """The consultations and expert pool of the committee panel (any case: the channel is not known
+        yet; for a case of no committee the statements find nothing)."""
         if not committees_of(registry):
             return None
-        from plugins.industry.experts import consultations_read
+        from plugins.industry.experts import case_pool_read, consultations_read
 
-        return [consultations_read(case_id)]
+        return [consultations_read(case_id), case_pool_read(case_id)]
 
     @hookimpl
     def fengqiao_case_panels(self, case: dict[str, Any], user: dict[str, Any], registry: Any) -> Any:

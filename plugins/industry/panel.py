@@ -42,10 +42,11 @@ def notices_for(c: Committee, case: dict[str, Any]) -> list[str]:
 
 
 async def committee_panel(registry: Any, c: Committee, case: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    from plugins.industry.experts import consultations_for_case, consultations_read, pool_from, pool_read
+    from plugins.industry.experts import case_pool_read, consultations_for_case, consultations_read, pool_from
 
     notices = notices_for(c, case)
-    consultation_rows, pool_rows = await fetch_many(consultations_read(int(case["id"])), pool_read(c))
+    # the committee is the case's channel: both by the case's id, as the case page's batch read them
+    consultation_rows, pool_rows = await fetch_many(consultations_read(int(case["id"])), case_pool_read(int(case["id"])))
     consultations = await consultations_for_case(c, int(case["id"]), consultation_rows)
     own = render_own_template(c.panel_template, case=case, intake=case.get("intake") or {}, committee=c) if (
         c.panel_template) else Markup("")
