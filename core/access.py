@@ -63,6 +63,17 @@ def case_scope_sql(user: UserCtx, case: str = "c", room: str = "r") -> tuple[str
     return "1 = 0", []
 
 
+def room_scope_sql(user: UserCtx, room: str = "r") -> tuple[str, list[Any]]:
+    """:func:`room_scope` as plain SQL (``{}`` placeholders) over ``core_room`` aliased ``room``."""
+    if user.role == "admin":
+        return "1 = 1", []
+    if user.role == "supervisor" and user.organisation is not None:
+        return f"{room}.organisation = {{}}", [user.organisation]
+    if user.role == "mediator" and user.room is not None:
+        return f"{room}.id = {{}}", [user.room]
+    return "1 = 0", []
+
+
 def room_scope(user: UserCtx) -> Any:
     """The same rule for ``Room`` rows."""
     if user.role == "admin":

@@ -66,3 +66,24 @@ def test_intake_into_a_room_of_another_organisation_is_refused(client, world, lo
         "c.summary": "越权登记", "c.dispute_type": "neighbour", "a.name": "甲", "r.name": "乙"})
     assert resp.status_code == 422 and "请选择调解室" in resp.text
     assert arun(Case.count()) == 0
+
+
+def test_room_scope_in_sql_matches_the_piccolo_clause(world, arun):
+    """``room_scope_sql`` (the statistics page's plain SQL) selects exactly the rooms ``room_scope`` does,
+    for every role — including a user with neither room nor organisation, who sees none."""
+    import dataclasses
+
+    from core.access import room_scope, room_scope_sql
+    from core.sql import fetch
+    from core.tables import Room
+
+    users = dict(world["users"])
+    users["nobody"] = dataclasses.replace(users["med-a"], room=None, organisation=None)
+    expected = {"med-a": {"a"}, "med-b": {"b"}, "med-c": {"c"}, "sup-1": {"a", "b"}, "admin": {"a", "b", "c"},
+                "nobody": set()}
+    names = {r["id"]: k for k, r in world["rooms"].items()}
+    for name, user in users.items():
+        where, args = room_scope_sql(user)
+        by_sql = {names[r["id"]] for r in arun(fetch(f"SELECT r.id FROM core_room r WHERE {where}", *args))}
+        by_piccolo = {names[r["id"]] for r in arun(Room.select(Room.id).where(room_scope(user)))}
+        assert by_sql == by_piccolo == expected[name], name

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import clock
-from core.access import UserCtx, room_scope
+from core.access import UserCtx, room_scope_sql
 from core.channels import StatisticDef
 from core.db import read_transaction
+from core.sql import Read, fetch_many
 from core.statistics.tables import MEASURES, Rollup
-from core.tables import Organisation, Room
+
 
 __all__ = [
     "StatsFilters", "Scope", "resolve_scope", "month_range", "StatsData", "load_stats", "read_snapshot",
@@ -103,15 +104,17 @@ class Scope:
 
 async def resolve_scope(user: UserCtx, filters: StatsFilters) -> Scope:
     """Apply ``filters`` within what ``user`` may see (rooms from :func:`core.access.room_scope`)."""
-    rooms = tuple(await Room.select(Room.id, Room.name, Room.organisation, Room.channel)
-                  .where(room_scope(user)).order_by(Room.name))
-    by_id = {r["id"]: r for r in rooms}
-    orgs: tuple[dict[str, Any], ...] = ()
+    where, args = room_scope_sql(user)
+    reads = [Read(f"SELECT r.id, r.name, r.organisation, r.channel FROM core_room r WHERE {where} ORDER BY r.name",
+                  tuple(args))]
     if user.role == "admin":
-        orgs = tuple(await Organisation.select(Organisation.id, Organisation.name).order_by(Organisation.name))
+        reads.append(Read("SELECT o.id, o.name FROM core_organisation o ORDER BY o.name"))
     elif user.role == "supervisor" and user.organisation is not None:
-        orgs = tuple(await Organisation.select(Organisation.id, Organisation.name)
-                     .where(Organisation.id == user.organisation))
+        reads.append(Read("SELECT o.id, o.name FROM core_organisation o WHERE o.id = {}", (user.organisation,)))
+    room_rows, *org_rows = await fetch_many(*reads)  # plain SQL, one batch: every statistics page starts here
+    rooms = tuple(room_rows)
+    by_id = {r["id"]: r for r in rooms}
+    orgs: tuple[dict[str, Any], ...] = tuple(org_rows[0]) if org_rows else ()
     org_ids = {o["id"]: o for o in orgs}
     room = filters.room if filters.room in by_id else None
     organisation = filters.organisation if filters.organisation in org_ids and user.role == "admin" else None
@@ -161,10 +164,6 @@ class StatsData:
     live: dict[str, Any] = field(default_factory=dict)
 
 
-async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return await Rollup.raw(sql, *params)
-
-
 read_snapshot = read_transaction
 """Kept for callers in this package: one read snapshot per page (see :func:`core.db.read_transaction`)."""
 
@@ -194,7 +193,11 @@ async def load_stats(scope: Scope, statistics: dict[str, StatisticDef], *, break
     zeros = ", ".join(f"SUM(s.value) AS {m}" if i == 0 else f"0 AS {m}" for i, m in enumerate(MEASURES))
     parts.append((f"SELECT 'i', s.statistic, '', {zeros} FROM stats_indicator s WHERE {iw} GROUP BY s.statistic", ip))
     sql = " UNION ALL ".join(f"SELECT * FROM ({p}) q{i}" for i, (p, _) in enumerate(parts))
-    rows = await _rows(sql, [x for _, ps in parts for x in ps])
+    live = [s for s in statistics.values() if s.sql]
+    known, live_reads = _live_reads(scope, live) if live else ({}, [])
+    # one batch: the rollups and the live statistics (one round trip on PostgreSQL, one hop on SQLite)
+    rows, *live_rows = await fetch_many(Read(sql, tuple(x for _, ps in parts for x in ps)),
+                                        *(read for _, read in live_reads))
     mediators = []
     for r in rows:
         k, num = r["k"], _num(r)
@@ -211,9 +214,11 @@ async def load_stats(scope: Scope, statistics: dict[str, StatisticDef], *, break
         elif k == "i":
             data.indicators[r["a"]] = num[MEASURES[0]]
     data.mediators = sorted(mediators, key=lambda x: -x[1]["settled"])
-    live = [s for s in statistics.values() if s.sql]
     if live:
-        data.live = await _live(scope, live)
+        data.live = known
+        for (group, _), found in zip(live_reads, live_rows, strict=True):
+            row = found[0] if found else {}
+            data.live.update({s.name: row.get(f"v{i}") or 0 for i, s in enumerate(group)})
     return data
 
 
@@ -234,9 +239,10 @@ def _add_scope(scope: Scope, parts: list[str], params: list[Any]) -> None:
         parts.append("1 = 0")
 
 
-async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
+def _live_reads(scope: Scope, stats: list[StatisticDef]) -> tuple[dict[str, Any], list[tuple[list[StatisticDef], Read]]]:
     """Statistics given as plain SQL aggregates over ``core_case c`` (not rolled up): cases registered
-    in the period, within the scope; a channel's statistic reads only that channel's cases.
+    in the period, within the scope; a channel's statistic reads only that channel's cases. Returns
+    the values known without reading (0: another channel is filtered) and one statement per channel.
 
     The period is a range of ``registered_at`` (not a function of it), so that with the channel it is
     served by the index ``core_case (channel, registered_at)``."""
@@ -244,13 +250,14 @@ async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
     assert f is not None
     y, m = divmod(f.period_to, 100)
     start, end = month_start(f.period_from), month_start((y + m // 12) * 100 + m % 12 + 1)  # the month after
-    out: dict[str, Any] = {}
+    known: dict[str, Any] = {}
+    reads: list[tuple[list[StatisticDef], Read]] = []
     by_channel: dict[str, list[StatisticDef]] = {}
     for s in stats:
         by_channel.setdefault(s.channel, []).append(s)
     for channel, group in by_channel.items():
         if f.channel and channel not in ("core", f.channel):
-            out.update({s.name: 0 for s in group})
+            known.update({s.name: 0 for s in group})
             continue
         parts, params = ["c.registered_at >= {} AND c.registered_at < {}"], [start, end]
         if channel != "core" or f.channel:
@@ -258,10 +265,8 @@ async def _live(scope: Scope, stats: list[StatisticDef]) -> dict[str, Any]:
             params.append(f.channel or channel)
         _add_scope(scope, parts, params)
         cols = ", ".join(f"({s.sql}) AS v{i}" for i, s in enumerate(group))
-        rows = await Rollup.raw(f"SELECT {cols} FROM core_case c WHERE {' AND '.join(parts)}", *params)
-        row = rows[0] if rows else {}
-        out.update({s.name: row.get(f"v{i}") or 0 for i, s in enumerate(group)})
-    return out
+        reads.append((group, Read(f"SELECT {cols} FROM core_case c WHERE {' AND '.join(parts)}", tuple(params))))
+    return known, reads
 
 
 async def naive_type_source(scope: Scope) -> list[dict[str, Any]]:
