@@ -51,27 +51,27 @@ def case_scope(user: UserCtx) -> Any:
     return Case.id == -1  # a user without a room or organisation sees nothing
 
 
-def case_scope_sql(user: UserCtx, case: str = "c", room: str = "r") -> tuple[str, list[Any]]:
-    """:func:`case_scope` as plain SQL (``{}`` placeholders) over ``core_case`` aliased ``case`` joined
-    to its ``core_room`` aliased ``room``."""
+def _scope_sql(user: UserCtx, organisation: str, room: str) -> tuple[str, list[Any]]:
+    """The scope rule as plain SQL (``{}`` placeholders), given the columns holding a row's organisation
+    and room."""
     if user.role == "admin":
         return "1 = 1", []
     if user.role == "supervisor" and user.organisation is not None:
-        return f"{room}.organisation = {{}}", [user.organisation]
+        return f"{organisation} = {{}}", [user.organisation]
     if user.role == "mediator" and user.room is not None:
-        return f"{case}.room = {{}}", [user.room]
+        return f"{room} = {{}}", [user.room]
     return "1 = 0", []
+
+
+def case_scope_sql(user: UserCtx, case: str = "c", room: str = "r") -> tuple[str, list[Any]]:
+    """:func:`case_scope` as plain SQL (``{}`` placeholders) over ``core_case`` aliased ``case`` joined
+    to its ``core_room`` aliased ``room``."""
+    return _scope_sql(user, f"{room}.organisation", f"{case}.room")
 
 
 def room_scope_sql(user: UserCtx, room: str = "r") -> tuple[str, list[Any]]:
     """:func:`room_scope` as plain SQL (``{}`` placeholders) over ``core_room`` aliased ``room``."""
-    if user.role == "admin":
-        return "1 = 1", []
-    if user.role == "supervisor" and user.organisation is not None:
-        return f"{room}.organisation = {{}}", [user.organisation]
-    if user.role == "mediator" and user.room is not None:
-        return f"{room}.id = {{}}", [user.room]
-    return "1 = 0", []
+    return _scope_sql(user, f"{room}.organisation", f"{room}.id")
 
 
 def room_scope(user: UserCtx) -> Any:
