@@ -27,7 +27,7 @@ from piccolo.table import Table
 
 from core.db import _SQLiteEngine
 
-__all__ = ["Read", "batched", "fetch", "fetch_many", "fetch_one", "prefetched", "rows_of", "rows_read",
+__all__ = ["Read", "fetch", "fetch_many", "fetch_one", "prefetched", "rows_of", "rows_read",
            "json_columns"]
 
 
@@ -124,13 +124,6 @@ class Read(NamedTuple):
     sql: str
     args: tuple[Any, ...] = ()
     load_json: tuple[str, ...] = ()
-
-
-def batched() -> bool:
-    """Whether :func:`fetch_many` sends its statements together here (inside a transaction): a caller
-    may then add a statement it would otherwise send only when another one found rows."""
-    db = _runner()._meta.db
-    return isinstance(db, _SQLiteEngine | PostgresEngine) and db.current_transaction.get() is not None
 
 
 _pg_columns: dict[str, tuple[str, ...]] = {}

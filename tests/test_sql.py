@@ -45,7 +45,7 @@ def test_rows_inside_and_outside_a_transaction_agree(world: Any, make_case: Any,
 def test_a_batch_gives_what_its_statements_give_one_by_one(world: Any, make_case: Any, arun: Any) -> None:
     """``fetch_many`` returns each statement's rows, in order, with the same types as ``fetch`` — in a
     transaction (SQLite: one hop for the whole batch) and outside one; an empty result stays empty."""
-    from core.sql import Read, batched, fetch_many
+    from core.sql import Read, fetch_many
 
     case = make_case(world["rooms"]["a"], world["users"]["med-a"])
     reads = (Read("SELECT id, number, registered_at, intake FROM core_case WHERE id = {}", (case["id"],), ("intake",)),
@@ -53,20 +53,18 @@ def test_a_batch_gives_what_its_statements_give_one_by_one(world: Any, make_case
              Read("SELECT id FROM core_case WHERE id = {}", (-1,)),
              Read("SELECT {} AS a, CAST({} AS INTEGER) AS b", ("甲", 2)))
 
-    async def run() -> tuple[Any, Any, Any, bool, bool]:
+    async def run() -> tuple[Any, Any, Any]:
         one_by_one = [await fetch(r.sql, *r.args, load_json=r.load_json) for r in reads]
         outside = await fetch_many(*reads)
         async with db.read_transaction():
             inside = await fetch_many(*reads)
-            in_txn = batched()
-        return one_by_one, outside, inside, in_txn, batched()
+        return one_by_one, outside, inside
 
-    one_by_one, outside, inside, in_txn, after = arun(run())
+    one_by_one, outside, inside = arun(run())
     assert inside == outside == one_by_one
     assert len(inside[1]) >= 1 and isinstance(inside[1][0]["data"], dict)
     assert isinstance(inside[0][0]["intake"], dict) and inside[0][0]["registered_at"].tzinfo is not None
     assert inside[2] == [] and inside[3] == [{"a": "甲", "b": 2}]
-    assert in_txn is True and after is False
 
 
 def test_a_batch_is_one_hop_to_the_sqlite_thread(world: Any, arun: Any, monkeypatch: Any) -> None:

@@ -24,7 +24,7 @@ from core.plugins import await_each
 from core.queries import (COUNT_CAP, CaseFilters, assemble_case_file, case_file_reads, dashboard, list_cases,
                           reusing_case_file, visible_rooms)
 from core.records import AgreementIn, ExtendIn, PauseIn, ResumeIn, SessionIn
-from core.sql import Read, batched, fetch, fetch_many, prefetched
+from core.sql import Read, fetch_many, prefetched
 from core.warnings import mark_read, set_flags, unread_warnings, warnings_reads, with_notices
 from web.auth import current_user, requires_login
 from web.forms import form_items
@@ -55,29 +55,26 @@ _RECUSALS = ("SELECT r.reason, r.created_at, u.display_name AS name FROM core_re
              'LEFT JOIN core_user u ON u.id = r."user" WHERE r."case" = {} ORDER BY r.id')
 
 
-async def _case_rows(case_id: int, user: UserCtx, reg: Any) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, Any]]:
-    """The case (scope-checked: :class:`core.cases.NotFound` if ``user`` may not see it), its file and
-    the rest of the case page's own rows (recusals, warnings, clock entries), read together: in one hop
-    to SQLite's database thread, in one round trip to PostgreSQL (:func:`core.sql.fetch_many`). Nothing
-    but the case row decides what is shown: out of scope, the other rows are dropped, never shown.
-    The panels' statements (``fengqiao_case_page_reads``) go in the same batch; ``more["panel_reads"]``
-    is what :func:`core.sql.prefetched` needs to hand their rows to the panels."""
+async def _case_rows(case_id: int, user: UserCtx, reg: Any) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, Any],
+                                                                    tuple[list[Read], list[Any]]]:
+    """The case (scope-checked: :class:`core.cases.NotFound` if ``user`` may not see it), its file, the
+    rest of the case page's own rows (recusals, warnings with their notices, clock entries) and the
+    panels' named statements (``fengqiao_case_page_reads``) with their rows — what
+    :func:`core.sql.prefetched` takes. All read together, inside the page's read transaction: in one
+    hop to SQLite's database thread, in one round trip to PostgreSQL (:func:`core.sql.fetch_many`).
+    Nothing but the case row decides what is shown: out of scope, the other rows are dropped."""
     file_reads = case_file_reads(case_id)
     warnings_read, notices_read = warnings_reads(case_id)
-    extra = {"recusals": Read(_RECUSALS, (case_id,)), "warnings": warnings_read, "clock": clocks.entries_read(case_id)}
-    if batched():  # sent together either way: read the notices with the rest rather than after the warnings
-        extra["notices"] = notices_read
+    extra = {"recusals": Read(_RECUSALS, (case_id,)), "warnings": warnings_read, "notices": notices_read,
+             "clock": clocks.entries_read(case_id)}
     panel_reads = [r for reads in reg.pm.hook.fengqiao_case_page_reads(case_id=case_id, registry=reg) if reads
                    for r in reads]
     head, *rows = await fetch_many(engine.case_read(case_id, user), *file_reads, *extra.values(), *panel_reads)
     case = engine.found_case(head[0] if head else None)
     own = len(file_reads) + len(extra)
     more = dict(zip(extra, rows[len(file_reads):own], strict=True))
-    more["panel_reads"] = (panel_reads, rows[own:])
-    if "notices" not in more:
-        more["notices"] = await fetch(notices_read.sql, *notices_read.args) if more["warnings"] else []
     more["warnings"] = with_notices(more["warnings"], more.pop("notices"))
-    return case, assemble_case_file(rows[:len(file_reads)]), more
+    return case, assemble_case_file(rows[:len(file_reads)]), more, (panel_reads, rows[own:])
 
 
 async def _people_context(case: dict[str, Any], rows: dict[str, Any]) -> dict[str, Any]:
@@ -176,12 +173,12 @@ class CaseController(Controller):
         st = app_state(request)
         reg = st.registry
         try:
-            case, file, rows = await _case_rows(case_id, user, reg)
+            case, file, rows, panel_rows = await _case_rows(case_id, user, reg)
         except engine.NotFound as exc:
             raise NotFoundException(exc.message) from exc
         protocol = reg.protocols.get(case["channel"])
         # guards and panels reuse the parties/sessions/agreement read above, and the rows they named
-        with reusing_case_file(case_id, file), prefetched(*rows["panel_reads"]):
+        with reusing_case_file(case_id, file), prefetched(*panel_rows):
             transitions = await engine.available_transitions(reg, case, user) if protocol else []
             panels = [p for p in await await_each(reg.pm.hook.fengqiao_case_panels(
                 case=case, user={"id": user.id, "role": user.role, "room": user.room,
